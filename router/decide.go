@@ -1,0 +1,153 @@
+package router
+
+import (
+	"crypto/sha1"
+	"encoding/binary"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Buckets is the number of sticky buckets; Percent basis points compare to it.
+const Buckets = 10000
+
+// Bucket maps (salt, tenant, key) to 0..9999. It is the first 32 bits of
+// SHA-1 over "salt:tenant:key", big-endian, modulo 10000: the decision script
+// computes exactly this with redis.sha1hex, and the SDK can compute it
+// in-process, so every decider agrees.
+func Bucket(salt, tenant, key string) int {
+	h := sha1.Sum([]byte(salt + ":" + tenant + ":" + key))
+	return int(binary.BigEndian.Uint32(h[:4]) % Buckets)
+}
+
+// InCandidate reports whether a bucket falls in a split's candidate share.
+// Since the bucket of a key never changes, raising the percentage only ever
+// moves keys from the baseline to the candidate.
+func InCandidate(bucket int, p Percent) bool { return bucket < p.BasisPoints() }
+
+// Lookup returns the request value a condition or sticky source refers to.
+func (r Request) Lookup(source, name string) (string, bool) {
+	switch source {
+	case "header":
+		v, ok := r.Headers[strings.ToLower(name)]
+		return v, ok
+	case "attribute":
+		v, ok := r.Attributes[name]
+		return v, ok
+	}
+	return "", false
+}
+
+// Matches reports whether the request satisfies the condition.
+func (c Condition) Matches(r Request) bool {
+	v, ok := r.Lookup(c.Source, c.Name)
+	if !ok {
+		return false
+	}
+	switch c.Op {
+	case "equals":
+		return len(c.Values) == 1 && v == c.Values[0]
+	case "in":
+		return slices.Contains(c.Values, v)
+	case "prefix":
+		return len(c.Values) == 1 && strings.HasPrefix(v, c.Values[0])
+	}
+	return false
+}
+
+// Matches reports whether every condition of the rule holds.
+func (r Rule) Matches(req Request) bool {
+	for _, c := range r.When {
+		if !c.Matches(req) {
+			return false
+		}
+	}
+	return true
+}
+
+// StickyKey returns the sticky key named by the binding's Sticky source and
+// where it came from; "" when the request carries none.
+func (b Binding) StickyKey(req Request) string {
+	src := b.Sticky
+	if src == "" || src == "key" {
+		return req.Key
+	}
+	kind, name, _ := strings.Cut(src, ":")
+	v, _ := req.Lookup(kind, name)
+	return v
+}
+
+// VersionChoice is the outcome of the version step of a decision.
+type VersionChoice struct {
+	Version string
+	Reason  string
+	// Rule is the 1-based index of the deciding rule in priority order.
+	Rule int
+	// Bucket is the sticky bucket for splits, -1 when none was computed.
+	Bucket int
+}
+
+// ChooseVersion is the pure version step shared by every decider: match
+// rules by priority, then the pin or the sticky split, then the service
+// default. Rules must already be sorted (SortRules). A split without a
+// sticky key uses random (0 <= random < 1) to pick a bucket, unsticky.
+func ChooseVersion(svc Service, b *Binding, req Request, random float64) VersionChoice {
+	if b != nil {
+		for i, r := range b.Rules {
+			if r.Matches(req) {
+				return VersionChoice{Version: r.Version, Reason: "rule", Rule: i + 1, Bucket: -1}
+			}
+		}
+		switch b.Mode {
+		case ModePin:
+			return VersionChoice{Version: b.Version, Reason: "pin", Bucket: -1}
+		case ModeSplit:
+			var bucket int
+			if key := b.StickyKey(req); key != "" {
+				bucket = Bucket(b.Salt, req.Tenant, key)
+			} else {
+				bucket = int(random * Buckets)
+			}
+			if InCandidate(bucket, b.Percent) {
+				return VersionChoice{Version: b.Candidate, Reason: "split_candidate", Bucket: bucket}
+			}
+			return VersionChoice{Version: b.Baseline, Reason: "split_baseline", Bucket: bucket}
+		}
+	}
+	return VersionChoice{Version: svc.DefaultVersion, Reason: "default", Bucket: -1}
+}
+
+// SortRules orders rules by ascending priority, keeping the given order for
+// equal priorities.
+func SortRules(rules []Rule) {
+	slices.SortStableFunc(rules, func(a, b Rule) int { return a.Priority - b.Priority })
+}
+
+// SmoothWRR is one step of smooth weighted round robin (as in nginx): every
+// current weight grows by its weight, the largest wins and gives back the
+// total. Over any window of sum(weights) picks each index is chosen exactly
+// weight times, interleaved. current is updated in place.
+func SmoothWRR(weights, current []int) int {
+	best, total := -1, 0
+	for i, w := range weights {
+		current[i] += w
+		total += w
+		if best < 0 || current[i] > current[best] {
+			best = i
+		}
+	}
+	if best >= 0 {
+		current[best] -= total
+	}
+	return best
+}
+
+// HashScore is the weighted rendezvous (highest random weight) score of an
+// instance for a key: -weight / ln(u), with u in (0,1) derived from SHA-1 of
+// "key:id". The instance with the highest score wins; adding or removing one
+// instance moves only the keys that instance wins or held.
+func HashScore(key, id string, weight int) float64 {
+	h := sha1.Sum([]byte(key + ":" + id))
+	u := (float64(binary.BigEndian.Uint32(h[:4])) + 0.5) / 4294967296.0
+	return -float64(weight) / math.Log(u)
+}

@@ -1,0 +1,118 @@
+package router
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/greyrouter/greyrouter/internal/apperr"
+)
+
+// checkIntegrity verifies, inside the writing transaction, that every
+// reference of the touched services resolves: the default version exists and
+// is not retired, each binding names an existing tenant and routable
+// versions, and each instance's version exists. "*" checks every service.
+// One check for every kind of write (including rollbacks) means no write
+// path can leave a dangling reference.
+func checkIntegrity(ctx context.Context, tx Tx, services map[string]bool) error {
+	names := make([]string, 0, len(services))
+	if services["*"] {
+		all, err := tx.ListServices(ctx, Page{})
+		if err != nil {
+			return err
+		}
+		for _, s := range all {
+			names = append(names, s.Name)
+		}
+		// Bindings of services that no longer exist are dangling too.
+		bs, err := tx.ListBindings(ctx, BindingFilter{})
+		if err != nil {
+			return err
+		}
+		for _, b := range bs {
+			if _, err := tx.GetService(ctx, b.Service); apperr.Is(err, apperr.NotFound) {
+				return apperr.New(apperr.Conflict, "binding %s/%s refers to missing service %q", b.Tenant, b.Service, b.Service)
+			}
+		}
+	} else {
+		for s := range services {
+			names = append(names, s)
+		}
+	}
+	for _, name := range names {
+		if err := checkService(ctx, tx, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkService(ctx context.Context, tx Tx, name string) error {
+	versions, err := tx.ListVersions(ctx, name)
+	if err != nil {
+		return err
+	}
+	state := map[string]VersionState{}
+	for _, v := range versions {
+		state[v.Name] = v.State
+	}
+	routable := func(v string) error {
+		st, ok := state[v]
+		if !ok {
+			return apperr.New(apperr.Conflict, "service %q has no version %q", name, v)
+		}
+		if st == VersionRetired {
+			return apperr.New(apperr.Conflict, "version %s/%s is retired", name, v)
+		}
+		return nil
+	}
+	svc, err := tx.GetService(ctx, name)
+	if apperr.Is(err, apperr.NotFound) {
+		// A deleted service must leave nothing behind.
+		if len(versions) > 0 {
+			return apperr.New(apperr.Conflict, "service %q still has %d versions", name, len(versions))
+		}
+		bs, err := tx.ListBindings(ctx, BindingFilter{Service: name})
+		if err != nil {
+			return err
+		}
+		if len(bs) > 0 {
+			return apperr.New(apperr.Conflict, "service %q still has %d tenant bindings", name, len(bs))
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if svc.DefaultVersion != "" {
+		if err := routable(svc.DefaultVersion); err != nil {
+			return fmt.Errorf("default version: %w", err)
+		}
+	}
+	bindings, err := tx.ListBindings(ctx, BindingFilter{Service: name})
+	if err != nil {
+		return err
+	}
+	for _, b := range bindings {
+		if _, err := tx.GetTenant(ctx, b.Tenant); err != nil {
+			if apperr.Is(err, apperr.NotFound) {
+				return apperr.New(apperr.Conflict, "binding %s/%s refers to missing tenant %q", b.Tenant, name, b.Tenant)
+			}
+			return err
+		}
+		for _, v := range b.Versions() {
+			if err := routable(v); err != nil {
+				return apperr.Wrap(apperr.Conflict, err, fmt.Sprintf("binding %s/%s", b.Tenant, name))
+			}
+		}
+	}
+	instances, err := tx.ListInstances(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, in := range instances {
+		if _, ok := state[in.Version]; !ok {
+			return apperr.New(apperr.Conflict, "instance %s/%s refers to missing version %q", name, in.ID, in.Version)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,150 @@
+package redisstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/greyrouter/greyrouter/router"
+	"github.com/greyrouter/greyrouter/router/redisstore"
+)
+
+func circuitSnapshot(insts ...router.Instance) router.Snapshot {
+	s := snapshot(router.RoundRobin, insts...)
+	s.Service.Circuit = router.CircuitPolicy{
+		ConsecutiveFailures: 3, WindowSeconds: 30, BaseEjectionSeconds: 1, MaxEjectionSeconds: 8,
+		MaxEjectionPercent: 50, PanicThresholdPercent: 0, ProbeTimeoutSeconds: 1,
+	}
+	return s
+}
+
+func report(t *testing.T, st *redisstore.Store, id string, ok bool) string {
+	t.Helper()
+	r, err := st.Report(context.Background(), router.Outcome{Service: "orders", Instance: id, OK: ok})
+	if err != nil {
+		t.Fatalf("report: %v", err)
+	}
+	return r.Circuit
+}
+
+func TestCircuitBreaking(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		st := redisstore.New(rdb)
+		req := router.Request{Tenant: "globex", Service: "orders"}
+
+		t.Run("consecutive failures eject, cooldown probes, success closes", func(t *testing.T) {
+			project(t, st, circuitSnapshot(inst("a", "v1", 1), inst("b", "v1", 1)))
+			if s := report(t, st, "a", false); s != "closed" {
+				t.Fatalf("after 1 failure: %s", s)
+			}
+			report(t, st, "a", true) // a success resets the streak
+			report(t, st, "a", false)
+			report(t, st, "a", false)
+			if s := report(t, st, "a", false); s != "open" {
+				t.Fatalf("after 3 consecutive failures: %s, want open", s)
+			}
+			if got := count(t, st, req, 6); got["b"] != 6 {
+				t.Fatalf("ejected instance still chosen: %v", got)
+			}
+			// After the 1 s cooldown one decision probes a.
+			deadline := time.Now().Add(3 * time.Second)
+			var probe router.Decision
+			for {
+				probe = decide(t, st, req)
+				if probe.Instance.ID == "a" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("no probe after cooldown")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if !probe.Explain.Probe {
+				t.Fatalf("probe not explained: %+v", probe.Explain)
+			}
+			// While the probe is out, a gets nothing else.
+			if got := count(t, st, req, 4); got["a"] != 0 {
+				t.Fatalf("half-open instance chosen beyond its probe: %v", got)
+			}
+			if s := report(t, st, "a", true); s != "closed" {
+				t.Fatalf("successful probe left circuit %s", s)
+			}
+			if got := count(t, st, req, 4); got["a"] != 2 {
+				t.Fatalf("closed instance not back in rotation: %v", got)
+			}
+		})
+
+		t.Run("a failed probe ejects again for longer", func(t *testing.T) {
+			project(t, st, circuitSnapshot(inst("a", "v1", 1), inst("b", "v1", 1)))
+			for range 3 {
+				report(t, st, "b", false)
+			}
+			until1, _ := rdb.HGet(context.Background(), "gr:{orders}:cb", "b|u").Int64()
+			deadline := time.Now().Add(3 * time.Second)
+			for decide(t, st, req).Instance.ID != "b" {
+				if time.Now().After(deadline) {
+					t.Fatal("no probe")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if s := report(t, st, "b", false); s != "open" {
+				t.Fatalf("failed probe left %s", s)
+			}
+			until2, _ := rdb.HGet(context.Background(), "gr:{orders}:cb", "b|u").Int64()
+			if d1, d2 := until1, until2; d2-d1 < 1500 {
+				t.Fatalf("second cooldown not longer: first until %d, second %d", d1, d2)
+			}
+		})
+
+		t.Run("no more than the max ejection percentage is ejected", func(t *testing.T) {
+			project(t, st, circuitSnapshot(inst("a", "v1", 1), inst("b", "v1", 1), inst("c", "v1", 1), inst("d", "v1", 1)))
+			// Reset states left by earlier subtests.
+			rdb.Del(context.Background(), "gr:{orders}:cb")
+			for _, id := range []string{"a", "b", "c"} {
+				for range 3 {
+					report(t, st, id, false)
+				}
+			}
+			got := count(t, st, req, 8)
+			if len(got) != 2 {
+				t.Fatalf("want 2 of 4 instances left in rotation (50%% cap), got %v", got)
+			}
+		})
+
+		t.Run("below the panic threshold every live instance is used", func(t *testing.T) {
+			s := circuitSnapshot(inst("a", "v1", 1), inst("b", "v1", 1))
+			s.Service.Circuit.PanicThresholdPercent = 60
+			project(t, st, s)
+			rdb.Del(context.Background(), "gr:{orders}:cb")
+			for range 3 {
+				report(t, st, "a", false)
+			}
+			d := decide(t, st, req)
+			if !d.Explain.Panic {
+				t.Fatalf("1 of 2 healthy is below 60%%: want panic, got %+v", d.Explain)
+			}
+			if got := count(t, st, req, 4); got["a"] != 2 {
+				t.Fatalf("panic routing should include the ejected instance: %v", got)
+			}
+		})
+
+		t.Run("the error rate over the window ejects", func(t *testing.T) {
+			s := circuitSnapshot(inst("a", "v1", 1), inst("b", "v1", 1))
+			s.Service.Circuit.ConsecutiveFailures = 0
+			s.Service.Circuit.ErrorRatePercent = 50
+			s.Service.Circuit.MinRequests = 10
+			project(t, st, s)
+			rdb.Del(context.Background(), "gr:{orders}:cb")
+			// Alternate ok/error: never 2 failures in a row, but 50 % errors.
+			state := ""
+			for i := range 10 {
+				state = report(t, st, "a", i%2 == 0)
+			}
+			if state != "open" {
+				t.Fatalf("50%% errors over 10 requests: circuit %s, want open", state)
+			}
+		})
+	})
+}

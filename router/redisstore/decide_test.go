@@ -1,0 +1,192 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/greyrouter/greyrouter/internal/apperr"
+	"github.com/greyrouter/greyrouter/router"
+	"github.com/greyrouter/greyrouter/router/redisstore"
+)
+
+func TestDecideVersionStep(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		st := redisstore.New(rdb)
+		snap := snapshot(router.RoundRobin, inst("a1", "v1", 1), inst("b1", "v2", 1))
+		snap.Bindings = []router.Binding{{
+			Tenant: "acme", Service: "orders", Mode: router.ModePin, Version: "v2", Sticky: "key", Salt: "s1",
+			Rules: []router.Rule{
+				{Priority: 20, Version: "v1", When: []router.Condition{{Source: "attribute", Name: "plan", Op: "in", Values: []string{"free", "trial"}}}},
+				{Priority: 10, Version: "v1", When: []router.Condition{{Source: "header", Name: "x-canary", Op: "equals", Values: []string{"off"}}}},
+			},
+		}}
+		project(t, st, snap)
+
+		t.Run("a tenant without binding gets the default version", func(t *testing.T) {
+			d := decide(t, st, router.Request{Tenant: "globex"})
+			if d.Version != "v1" || d.Reason != "default" || d.Instance.ID != "a1" || d.Revision != snap.Revision {
+				t.Fatalf("got %+v", d)
+			}
+			if d.Instance.Address != "a1.local:80" || d.Instance.Metadata["zone"] != "a" {
+				t.Fatalf("instance details lost: %+v", d.Instance)
+			}
+		})
+		t.Run("a pinned tenant gets its version", func(t *testing.T) {
+			d := decide(t, st, router.Request{Tenant: "acme"})
+			if d.Version != "v2" || d.Reason != "pin" {
+				t.Fatalf("got %+v", d)
+			}
+		})
+		t.Run("rules win over the pin, lowest priority first", func(t *testing.T) {
+			d := decide(t, st, router.Request{Tenant: "acme", Headers: map[string]string{"x-canary": "off"}, Attributes: map[string]string{"plan": "free"}})
+			if d.Version != "v1" || d.Reason != "rule" || d.Explain.Rule == nil || *d.Explain.Rule != 1 {
+				t.Fatalf("got %+v explain %+v", d, d.Explain)
+			}
+			d = decide(t, st, router.Request{Tenant: "acme", Attributes: map[string]string{"plan": "trial"}})
+			if d.Reason != "rule" || *d.Explain.Rule != 2 {
+				t.Fatalf("in-rule did not match: %+v", d)
+			}
+			d = decide(t, st, router.Request{Tenant: "acme", Attributes: map[string]string{"plan": "pro"}})
+			if d.Reason != "pin" {
+				t.Fatalf("non-matching rule matched: %+v", d)
+			}
+		})
+		t.Run("an unknown tenant is not found", func(t *testing.T) {
+			_, err := st.Decide(ctx, router.Request{Tenant: "nobody", Service: "orders"}, router.DecideOptions{})
+			if !apperr.Is(err, apperr.NotFound) {
+				t.Fatalf("want not found, got %v", err)
+			}
+		})
+		t.Run("an unprojected service says so", func(t *testing.T) {
+			_, err := st.Decide(ctx, router.Request{Tenant: "acme", Service: "billing"}, router.DecideOptions{})
+			if !errors.Is(err, router.ErrNotProjected) {
+				t.Fatalf("want ErrNotProjected, got %v", err)
+			}
+		})
+		t.Run("an older revision does not overwrite a newer one", func(t *testing.T) {
+			newer := snap
+			newer.Revision = snap.Revision + 5
+			newer.Bindings = nil
+			project(t, st, newer)
+			older := snap
+			older.Revision = snap.Revision + 4
+			project(t, st, older)
+			if d := decide(t, st, router.Request{Tenant: "acme"}); d.Reason != "default" || d.Revision != newer.Revision {
+				t.Fatalf("stale projection won: %+v", d)
+			}
+		})
+		t.Run("a version without instances is unavailable", func(t *testing.T) {
+			s := snapshot(router.RoundRobin, inst("a1", "v1", 1))
+			s.Revision += 100
+			s.Bindings = []router.Binding{{Tenant: "acme", Service: "orders", Mode: router.ModePin, Version: "v2", Sticky: "key", Salt: "x"}}
+			project(t, st, s)
+			_, err := st.Decide(ctx, router.Request{Tenant: "acme", Service: "orders"}, router.DecideOptions{})
+			if !apperr.Is(err, apperr.Unavailable) {
+				t.Fatalf("want unavailable, got %v", err)
+			}
+		})
+	})
+}
+
+// TestDecideAgreesWithPureLogic is the differential test: for generated
+// bindings and requests the Lua script picks exactly the version that
+// router.ChooseVersion picks in Go.
+func TestDecideAgreesWithPureLogic(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		st := redisstore.New(rdb)
+		rng := rand.New(rand.NewPCG(1, 2))
+		versions := []string{"v1", "v2", "v3"}
+		snap := snapshot(router.RoundRobin, inst("a", "v1", 1), inst("b", "v2", 1), inst("c", "v3", 1))
+		snap.Versions = append(snap.Versions, router.Version{Service: "orders", Name: "v3", State: router.VersionActive})
+		cases := 300
+		if testing.Short() {
+			cases = 60
+		}
+		for i := range cases {
+			b := genBinding(rng, versions)
+			snap.Revision += 1
+			snap.Bindings = []router.Binding{b}
+			project(t, st, snap)
+			for range 5 {
+				req := genRequest(rng)
+				want := router.ChooseVersion(snap.Service, &b, req, 0)
+				got := decide(t, st, req)
+				if want.Bucket >= 0 && b.StickyKey(req) == "" {
+					// No sticky key: the bucket is random, only the pair is fixed.
+					if got.Version != b.Baseline && got.Version != b.Candidate {
+						t.Fatalf("case %d: unsticky split chose %s", i, got.Version)
+					}
+					continue
+				}
+				if got.Version != want.Version || got.Reason != want.Reason {
+					t.Fatalf("case %d: binding %+v request %+v: lua %s/%s, go %s/%s", i, b, req, got.Version, got.Reason, want.Version, want.Reason)
+				}
+				if want.Bucket >= 0 && req.Key != "" && (got.Explain.Bucket == nil || *got.Explain.Bucket != want.Bucket) {
+					if b.StickyKey(req) != "" {
+						t.Fatalf("case %d: bucket lua %v go %d", i, got.Explain.Bucket, want.Bucket)
+					}
+				}
+			}
+		}
+	})
+}
+
+func genBinding(rng *rand.Rand, versions []string) router.Binding {
+	pickV := func() string { return versions[rng.IntN(len(versions))] }
+	b := router.Binding{Tenant: "acme", Service: "orders", Salt: fmt.Sprintf("salt%d", rng.IntN(1000))}
+	switch rng.IntN(3) {
+	case 0:
+		b.Mode = router.ModeDefault
+	case 1:
+		b.Mode, b.Version = router.ModePin, pickV()
+	default:
+		b.Mode, b.Baseline, b.Candidate = router.ModeSplit, "v1", "v2"
+		b.Percent = router.Percent(rng.IntN(10001))
+	}
+	b.Sticky = []string{"key", "header:x-user", "attribute:user"}[rng.IntN(3)]
+	for j := range rng.IntN(4) {
+		r := router.Rule{Priority: rng.IntN(5), Version: pickV()}
+		for range 1 + rng.IntN(2) {
+			c := router.Condition{Source: []string{"header", "attribute"}[rng.IntN(2)], Name: []string{"x-user", "user", "plan"}[rng.IntN(3)]}
+			switch rng.IntN(3) {
+			case 0:
+				c.Op, c.Values = "equals", []string{genValue(rng)}
+			case 1:
+				c.Op, c.Values = "in", []string{genValue(rng), genValue(rng), genValue(rng)}
+			default:
+				c.Op, c.Values = "prefix", []string{genValue(rng)[:1]}
+			}
+			r.When = append(r.When, c)
+		}
+		_ = j
+		b.Rules = append(b.Rules, r)
+	}
+	router.SortRules(b.Rules)
+	return b
+}
+
+func genValue(rng *rand.Rand) string {
+	return []string{"alice", "bob", "carol", "free", "pro"}[rng.IntN(5)]
+}
+
+func genRequest(rng *rand.Rand) router.Request {
+	req := router.Request{Tenant: "acme", Service: "orders", Key: fmt.Sprintf("user-%d", rng.IntN(100000)),
+		Headers: map[string]string{}, Attributes: map[string]string{}}
+	for _, n := range []string{"x-user", "plan"} {
+		if rng.IntN(2) == 0 {
+			req.Headers[n] = genValue(rng)
+		}
+	}
+	for _, n := range []string{"user", "plan"} {
+		if rng.IntN(2) == 0 {
+			req.Attributes[n] = genValue(rng)
+		}
+	}
+	return req
+}

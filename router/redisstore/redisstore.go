@@ -1,0 +1,206 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/greyrouter/greyrouter/internal/apperr"
+	"github.com/greyrouter/greyrouter/router"
+)
+
+// Store projects routing tables into Redis and decides from them.
+type Store struct {
+	rdb redis.UniversalClient
+}
+
+var (
+	_ router.Projector = (*Store)(nil)
+	_ router.Decider   = (*Store)(nil)
+)
+
+// New returns a Store on any client: standalone, Sentinel or Cluster.
+func New(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }
+
+// Project replaces the service's routing table unless a newer revision is
+// already projected.
+func (s *Store) Project(ctx context.Context, snap router.Snapshot) error {
+	fields, seeds, err := encodeSnapshot(snap)
+	if err != nil {
+		return err
+	}
+	k := keysFor(snap.Service.Name)
+	args := make([]any, 0, 2+len(fields))
+	args = append(args, snap.Revision, seeds)
+	args = append(args, fields...)
+	if err := projectScript.Run(ctx, s.rdb, []string{k.cfg, k.state, k.circuit}, args...).Err(); err != nil {
+		return apperr.Wrap(apperr.Unavailable, err, "project service "+snap.Service.Name)
+	}
+	return nil
+}
+
+// Drop deletes every key of a service.
+func (s *Store) Drop(ctx context.Context, service string) error {
+	// One DEL per key: a multi-key DEL is fine in one slot, but keeping
+	// them separate makes no assumption about the client's routing.
+	for _, key := range keysFor(service).all() {
+		if err := s.rdb.Del(ctx, key).Err(); err != nil {
+			return apperr.Wrap(apperr.Unavailable, err, "drop service "+service)
+		}
+	}
+	return nil
+}
+
+// Intact reports whether the projection marker exists.
+func (s *Store) Intact(ctx context.Context) (bool, error) {
+	n, err := s.rdb.Exists(ctx, EpochKey).Result()
+	if err != nil {
+		return false, apperr.Wrap(apperr.Unavailable, err, "check projection marker")
+	}
+	return n == 1, nil
+}
+
+// MarkIntact records that a full projection completed.
+func (s *Store) MarkIntact(ctx context.Context) error {
+	if err := s.rdb.Set(ctx, EpochKey, time.Now().UTC().Format(time.RFC3339Nano), 0).Err(); err != nil {
+		return apperr.Wrap(apperr.Unavailable, err, "set projection marker")
+	}
+	return nil
+}
+
+// decisionDoc is decide.lua's reply.
+type decisionDoc struct {
+	Version  string            `json:"v"`
+	ID       string            `json:"i"`
+	Addr     string            `json:"a"`
+	Meta     map[string]string `json:"m"`
+	Reason   string            `json:"r"`
+	Revision int64             `json:"rev"`
+	Lease    string            `json:"l"`
+	Explain  *struct {
+		Rule       *int   `json:"rule"`
+		Bucket     *int   `json:"bucket"`
+		Threshold  *int   `json:"threshold"`
+		Sticky     bool   `json:"sticky"`
+		Strategy   string `json:"strategy"`
+		Candidates int    `json:"candidates"`
+		Healthy    int    `json:"healthy"`
+		Panic      bool   `json:"panic"`
+		Probe      bool   `json:"probe"`
+	} `json:"x"`
+}
+
+// requestDoc is the request part decide.lua reads for rules and stickiness.
+type requestDoc struct {
+	H map[string]string `json:"h,omitempty"`
+	A map[string]string `json:"a,omitempty"`
+}
+
+// Decide makes one decision with one EVALSHA.
+func (s *Store) Decide(ctx context.Context, req router.Request, opts router.DecideOptions) (router.Decision, error) {
+	k := keysFor(req.Service)
+	reqJSON := ""
+	if len(req.Headers) > 0 || len(req.Attributes) > 0 {
+		b, err := json.Marshal(requestDoc{H: req.Headers, A: req.Attributes})
+		if err != nil {
+			return router.Decision{}, apperr.Wrap(apperr.Invalid, err, "encode request")
+		}
+		reqJSON = string(b)
+	}
+	explain := "0"
+	if opts.Explain {
+		explain = "1"
+	}
+	lease := strconv.FormatUint(rand.Uint64(), 36)
+	raw, err := decideScript.Run(ctx, s.rdb, k.all(), req.Tenant, req.Key, reqJSON, rand.Float64(), lease, explain).Text()
+	if err != nil {
+		return router.Decision{}, decideError(err, req)
+	}
+	var d decisionDoc
+	if err := json.Unmarshal([]byte(raw), &d); err != nil {
+		return router.Decision{}, fmt.Errorf("decode decision: %w", err)
+	}
+	if d.Meta == nil {
+		d.Meta = map[string]string{}
+	}
+	out := router.Decision{
+		Version:  d.Version,
+		Instance: router.InstanceRef{ID: d.ID, Address: d.Addr, Metadata: d.Meta},
+		Reason:   d.Reason,
+		Revision: d.Revision,
+		Lease:    d.Lease,
+	}
+	if x := d.Explain; x != nil {
+		out.Explain = &router.Explanation{
+			Rule: x.Rule, Bucket: x.Bucket, Threshold: x.Threshold, Sticky: x.Sticky,
+			Strategy: router.Strategy(x.Strategy), Candidates: x.Candidates, Healthy: x.Healthy,
+			Panic: x.Panic, Probe: x.Probe,
+		}
+	}
+	return out, nil
+}
+
+// decideError maps the scripts' GR* error replies to domain errors.
+func decideError(err error, req router.Request) error {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return apperr.Wrap(apperr.Unavailable, err, "routing store unavailable")
+	}
+	code, arg := scriptError(rerr)
+	switch code {
+	case "GRNOCFG":
+		return router.ErrNotProjected
+	case "GRNOTENANT":
+		return apperr.New(apperr.NotFound, "tenant %q not found", req.Tenant)
+	case "GRNOVERSION":
+		return apperr.New(apperr.NotFound, "no route: tenant %q has no binding for %q and the service has no default version", req.Tenant, req.Service)
+	case "GRNOINSTANCE":
+		return apperr.New(apperr.Unavailable, "no live instance of %s/%s", req.Service, arg)
+	case "GRNOHEALTHY":
+		return apperr.New(apperr.Unavailable, "every instance of %s/%s is ejected by its circuit breaker", req.Service, arg)
+	}
+	return fmt.Errorf("decide %s/%s: %w", req.Tenant, req.Service, err)
+}
+
+// scriptError splits a script's error reply into its GR code and argument;
+// Redis 7 prefixes replies without a code of their own with "ERR ".
+func scriptError(err redis.Error) (code, arg string) {
+	msg := strings.TrimPrefix(err.Error(), "ERR ")
+	code, arg, _ = strings.Cut(msg, " ")
+	return code, arg
+}
+
+// Report records an outcome, releases its lease and returns the circuit state.
+func (s *Store) Report(ctx context.Context, o router.Outcome) (router.ReportResult, error) {
+	ok := "0"
+	if o.OK {
+		ok = "1"
+	}
+	state, err := reportScript.Run(ctx, s.rdb, keysFor(o.Service).all(), o.Instance, ok, o.Lease).Text()
+	if err != nil {
+		var rerr redis.Error
+		if errors.As(err, &rerr) {
+			if code, _ := scriptError(rerr); code == "GRNOCFG" {
+				return router.ReportResult{}, router.ErrNotProjected
+			}
+		}
+		return router.ReportResult{}, apperr.Wrap(apperr.Unavailable, err, "report outcome")
+	}
+	return router.ReportResult{Circuit: state}, nil
+}
+
+// Heartbeat keeps an instance live for ttl, measured on Redis's clock.
+func (s *Store) Heartbeat(ctx context.Context, service, id string, ttl time.Duration) error {
+	err := heartbeatScript.Run(ctx, s.rdb, []string{keysFor(service).state}, id, ttl.Milliseconds()).Err()
+	if err != nil {
+		return apperr.Wrap(apperr.Unavailable, err, "record heartbeat")
+	}
+	return nil
+}
