@@ -2,7 +2,6 @@ package router
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/greyrouter/greyrouter/internal/apperr"
 )
@@ -85,7 +84,7 @@ func checkService(ctx context.Context, tx Tx, name string) error {
 	}
 	if svc.DefaultVersion != "" {
 		if err := routable(svc.DefaultVersion); err != nil {
-			return fmt.Errorf("default version: %w", err)
+			return apperr.New(apperr.Conflict, "default version: %s", apperr.MessageOf(err))
 		}
 	}
 	bindings, err := tx.ListBindings(ctx, BindingFilter{Service: name})
@@ -101,7 +100,7 @@ func checkService(ctx context.Context, tx Tx, name string) error {
 		}
 		for _, v := range b.Versions() {
 			if err := routable(v); err != nil {
-				return apperr.Wrap(apperr.Conflict, err, fmt.Sprintf("binding %s/%s", b.Tenant, name))
+				return apperr.New(apperr.Conflict, "binding %s/%s: %s", b.Tenant, name, apperr.MessageOf(err))
 			}
 		}
 	}

@@ -129,6 +129,7 @@ func encodeSnapshot(s router.Snapshot) (fields []any, seeds string, err error) {
 	slices.SortFunc(insts, func(a, b router.Instance) int { return strings.Compare(a.ID, b.ID) })
 	for _, in := range insts {
 		seedList = append(seedList, seed{in.ID, in.HeartbeatSeconds})
+		fields = append(fields, "i:"+in.ID, in.Version)
 		if !in.Enabled || in.Draining || !routable[in.Version] {
 			continue
 		}

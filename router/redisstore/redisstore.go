@@ -187,8 +187,11 @@ func (s *Store) Report(ctx context.Context, o router.Outcome) (router.ReportResu
 	if err != nil {
 		var rerr redis.Error
 		if errors.As(err, &rerr) {
-			if code, _ := scriptError(rerr); code == "GRNOCFG" {
+			switch code, _ := scriptError(rerr); code {
+			case "GRNOCFG":
 				return router.ReportResult{}, router.ErrNotProjected
+			case "GRNOINSTANCE":
+				return router.ReportResult{}, apperr.New(apperr.NotFound, "instance %s/%s not found", o.Service, o.Instance)
 			}
 		}
 		return router.ReportResult{}, apperr.Wrap(apperr.Unavailable, err, "report outcome")

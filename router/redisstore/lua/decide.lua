@@ -1,6 +1,7 @@
 -- decide.lua: one routing decision, version then instance, in one call.
 --
--- KEYS[1] cfg    hash: _svc, _rev, t:<tenant> -> binding, v:<version> -> instances
+-- KEYS[1] cfg    hash: _svc, _rev, t:<tenant> -> binding, v:<version> -> instances,
+--                i:<id> -> version of every known instance
 -- KEYS[2] state  hash: rr:<version>, w:<version>:<id>, lc:<id>, l:<lease>, hb:<id>
 -- KEYS[3] leases zset: lease id -> expiry (ms)
 -- KEYS[4] circuit hash: <id>|s, <id>|u, ... and _n (instances not closed)
@@ -203,7 +204,10 @@ else
   return redis.error_reply('GRBADSTRATEGY ' .. tostring(s))
 end
 
-local out = {v = version, i = pick.id, a = pick.a, m = pick.m, r = reason, rev = tonumber(got[3]), l = lease}
+-- An empty table may encode as [] (cjson cannot tell), so omit empty metadata.
+local meta = pick.m
+if type(meta) ~= 'table' or next(meta) == nil then meta = nil end
+local out = {v = version, i = pick.id, a = pick.a, m = meta, r = reason, rev = tonumber(got[3]), l = lease}
 if ARGV[6] == '1' then
   local th
   if bucket then th = b.bp end

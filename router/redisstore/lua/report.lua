@@ -4,9 +4,12 @@
 --
 -- KEYS[1] cfg, KEYS[2] state, KEYS[3] leases, KEYS[4] circuit (see decide.lua)
 -- ARGV[1] instance id, ARGV[2] '1' ok or '0' error, ARGV[3] lease id or ''.
+-- Unknown instances (no i:<id> field in cfg) are refused with GRNOINSTANCE.
 -- Returns the circuit state after the outcome: closed, open or half_open.
-local svcraw = redis.call('HGET', KEYS[1], '_svc')
-if not svcraw then return redis.error_reply('GRNOCFG') end
+local got = redis.call('HMGET', KEYS[1], '_svc', 'i:' .. ARGV[1])
+if not got[1] then return redis.error_reply('GRNOCFG') end
+if not got[2] then return redis.error_reply('GRNOINSTANCE') end
+local svcraw = got[1]
 local id, ok, lease = ARGV[1], ARGV[2] == '1', ARGV[3]
 
 if lease ~= '' and redis.call('ZREM', KEYS[3], lease) == 1 then

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/greyrouter/greyrouter/internal/testutil"
+)
+
+func TestMain(m *testing.M) { os.Exit(testutil.RunMain(m)) }
+
+const testToken = "test-admin-token-0123456789"
+
+// server is a running greyrouter started through runWith.
+type server struct {
+	base   string
+	stop   func()
+	stderr *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs `greyrouter serve` on a free loopback port with env, waits
+// until /readyz answers 200 and stops it at cleanup.
+func start(t *testing.T, env map[string]string, args ...string) *server {
+	t.Helper()
+	if env["GREYROUTER_DATA_DIR"] == "" {
+		env["GREYROUTER_DATA_DIR"] = t.TempDir()
+	}
+	env["GREYROUTER_ADDR"] = "127.0.0.1:0"
+	if _, ok := env["GREYROUTER_ADMIN_TOKEN"]; !ok {
+		env["GREYROUTER_ADMIN_TOKEN"] = testToken
+	}
+	env["GREYROUTER_RECONCILE_INTERVAL"] = "100ms"
+	getenv := func(k string) string { return env[k] }
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	s := &server{stderr: &syncBuffer{}}
+	go func() {
+		done <- runWith(ctx, append([]string{"serve"}, args...), getenv, io.Discard, s.stderr, func(a net.Addr) { addrc <- a })
+	}()
+	select {
+	case a := <-addrc:
+		s.base = "http://" + a.String()
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve exited before listening: %v\n%s", err, s.stderr.String())
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatalf("serve did not listen within 60s\n%s", s.stderr.String())
+	}
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("serve returned %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Errorf("serve did not stop within 30s")
+			}
+		})
+	}
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("server log:\n%s", tail(s.stderr.String(), 40))
+		}
+	})
+	waitReady(t, s.base)
+	return s
+}
+
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s/readyz not ready within 30s (last: %v)", base, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// reply is a decoded JSON response.
+type reply struct {
+	status int
+	body   map[string]any
+	raw    string
+}
+
+func (r reply) str(path ...string) string {
+	var v any = r.body
+	for _, p := range path {
+		m, _ := v.(map[string]any)
+		v = m[p]
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case nil:
+		return ""
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+func (r reply) errCode() string { return r.str("error", "code") }
+
+// call sends body (a string is sent raw, anything else as JSON) with the
+// test token.
+func (s *server) call(t *testing.T, method, path string, body any) reply {
+	t.Helper()
+	return s.callAs(t, testToken, method, path, body)
+}
+
+func (s *server) callAs(t *testing.T, token, method, path string, body any) reply {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, s.base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := reply{status: resp.StatusCode, raw: string(raw)}
+	_ = json.Unmarshal(raw, &r.body)
+	return r
+}
+
+// must fails the test unless the reply has the status.
+func (r reply) must(t *testing.T, status int) reply {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
+	}
+	return r
+}
+
+// resolve returns version and instance id for a request.
+func (s *server) resolve(t *testing.T, tenant, service, key string) (version, instance string) {
+	t.Helper()
+	r := s.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": tenant, "service": service, "key": key}).must(t, 200)
+	return r.str("version"), r.str("instance", "id")
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

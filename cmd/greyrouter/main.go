@@ -1,0 +1,20 @@
+// Command greyrouter runs the multi-tenant grey-release router: the HTTP
+// API, the Redis-backed decision engine and database migrations.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "greyrouter:", err)
+		os.Exit(exitCode(err))
+	}
+}

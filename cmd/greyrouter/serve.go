@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/greyrouter/greyrouter/internal/dbx"
+	"github.com/greyrouter/greyrouter/router"
+	"github.com/greyrouter/greyrouter/router/httpapi"
+	"github.com/greyrouter/greyrouter/router/redisstore"
+	"github.com/greyrouter/greyrouter/router/sqlstore"
+)
+
+// serveCommand wires every dependency explicitly and serves until ctx ends,
+// then shuts down gracefully.
+func serveCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, onListen func(net.Addr)) error {
+	c, rest, err := parseConfig("serve", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, rest)
+	}
+	log, err := newLogger(c, stderr)
+	if err != nil {
+		return err
+	}
+
+	db, err := dbx.Open(ctx, c.DatabaseURL, c.DataDir, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if !c.SkipMigrations {
+		if _, err := dbx.Up(ctx, db); err != nil {
+			return err
+		}
+	}
+
+	rdb, closeRedis, err := openRedis(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+
+	token, err := adminToken(c, stdout)
+	if err != nil {
+		return err
+	}
+
+	store := sqlstore.New(db.Gorm, db.Dialect())
+	rs := redisstore.New(rdb)
+	m := router.NewManager(store, rs, rs, log, nil)
+	if c.Demo {
+		if err := seedDemo(ctx, m); err != nil {
+			return fmt.Errorf("seed demo data: %w", err)
+		}
+	}
+	if err := m.SyncAll(ctx); err != nil {
+		// Redis may come later: the reconciler keeps trying.
+		log.Warn("initial projection incomplete; retrying in the background", "err", err)
+	}
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	go m.RunReconciler(bg, c.ReconcileInterval, c.ResyncInterval)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	api := httpapi.New(httpapi.Config{
+		Manager: m, Log: log, AdminToken: token, Registry: reg,
+		Checks: []httpapi.Check{
+			{Name: "database", Fn: store.Ping},
+			{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
+		},
+	})
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	log.Info("greyrouter listening", "addr", ln.Addr().String(), "database", db.Dialect(), "demo", c.Demo)
+	if onListen != nil {
+		onListen(ln.Addr())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", c.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	stopBG()
+	log.Info("stopped")
+	return nil
+}

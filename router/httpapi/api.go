@@ -1,0 +1,117 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/greyrouter/greyrouter/router"
+)
+
+// Check is one readiness dependency (database, redis).
+type Check struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
+
+// API serves the router over HTTP.
+type API struct {
+	m          *router.Manager
+	log        *slog.Logger
+	adminToken string
+	checks     []Check
+	reg        *prometheus.Registry
+	metrics    *metrics
+}
+
+// Config holds what New needs.
+type Config struct {
+	Manager    *router.Manager
+	Log        *slog.Logger
+	AdminToken string
+	Checks     []Check
+	// Registry receives the API's metrics and is served on /metrics.
+	Registry *prometheus.Registry
+}
+
+// New builds the API; call Handler for the http.Handler.
+func New(cfg Config) *API {
+	a := &API{m: cfg.Manager, log: cfg.Log, adminToken: cfg.AdminToken, checks: cfg.Checks, reg: cfg.Registry}
+	a.metrics = newMetrics(cfg.Registry)
+	return a
+}
+
+// Handler returns the gin engine with every route.
+func (a *API) Handler() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(a.recoverJSON(), a.observe())
+	r.NoRoute(func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusNotFound, errorBody{Error: errorDoc{Code: "not_found", Message: "no such route: " + c.Request.Method + " " + c.Request.URL.Path}})
+	})
+	r.NoMethod(func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDoc{Code: "method_not_allowed", Message: "method " + c.Request.Method + " not allowed on " + c.Request.URL.Path}})
+	})
+	a.routes(r)
+	return r
+}
+
+// recoverJSON turns a panic into a logged 500 with the JSON error shape.
+func (a *API) recoverJSON() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if v := recover(); v != nil {
+				a.log.Error("panic in handler", "path", c.FullPath(), "panic", v)
+				c.AbortWithStatusJSON(http.StatusInternalServerError, errorBody{Error: errorDoc{Code: "internal", Message: "internal error"}})
+			}
+		}()
+		c.Next()
+	}
+}
+
+// observe records request metrics by route template.
+func (a *API) observe() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		a.metrics.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Inc()
+		a.metrics.latency.WithLabelValues(c.Request.Method, route).Observe(time.Since(start).Seconds())
+	}
+}
+
+func (a *API) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+
+// readyz checks every dependency, each within a short deadline.
+func (a *API) readyz(c *gin.Context) {
+	status, code := "ready", http.StatusOK
+	details := gin.H{}
+	for _, ch := range a.checks {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+		err := ch.Fn(ctx)
+		cancel()
+		if err != nil {
+			status, code = "not ready", http.StatusServiceUnavailable
+			details[ch.Name] = err.Error()
+			continue
+		}
+		details[ch.Name] = "ok"
+	}
+	c.JSON(code, gin.H{"status": status, "checks": details})
+}
+
+func (a *API) metricsHandler() gin.HandlerFunc {
+	h := promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})
+	return func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# scripts/test.sh runs every check CI runs: it installs the servers the
+# integration tests need when they are missing, then vet, gofmt, the full test
+# suite with the race detector, and a short fuzz pass.
+#
+# Because GREYROUTER_REQUIRE_SERVICES=1 is exported, tests that need Redis or
+# PostgreSQL fail instead of skipping when a server cannot be started.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Fuzz targets run for FUZZTIME each, as "pkg:FuzzName" with pkg relative to
+# the repository root, separated by spaces or newlines. To add one:
+#   FUZZ_TARGETS="
+#     router:FuzzParseRule
+#     privilege:FuzzEvaluate
+#   "
+FUZZ_TARGETS="router:FuzzParseAttributes router:FuzzBinding"
+FUZZTIME="${FUZZTIME:-10s}"
+
+section() {
+	printf '\n==== %s ====\n' "$*"
+}
+
+die() {
+	printf 'test.sh: %s\n' "$*" >&2
+	exit 1
+}
+
+# add_postgres_bin puts the newest /usr/lib/postgresql/*/bin on PATH when
+# initdb is not already there (Debian does not link it into /usr/bin).
+add_postgres_bin() {
+	command -v initdb >/dev/null && command -v pg_ctl >/dev/null && return 0
+	local dir
+	dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+	if [[ -n "$dir" && -x "$dir/initdb" && -x "$dir/pg_ctl" ]]; then
+		export PATH="$dir:$PATH"
+	fi
+}
+
+section "tools"
+command -v go >/dev/null || die "go is not in PATH"
+go version
+
+add_postgres_bin
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v redis-cli >/dev/null || missing+=(redis-tools)
+{ command -v initdb >/dev/null && command -v pg_ctl >/dev/null; } || missing+=(postgresql)
+command -v wrk >/dev/null || missing+=(wrk)
+command -v gcc >/dev/null || missing+=(gcc) # go test -race needs cgo
+
+if ((${#missing[@]} > 0)); then
+	echo "installing: ${missing[*]}"
+	command -v apt-get >/dev/null || die "missing ${missing[*]} and apt-get is not available; install them by hand"
+	sudo=()
+	if [[ "$(id -u)" -ne 0 ]]; then
+		command -v sudo >/dev/null || die "missing ${missing[*]}; not root and sudo is not available"
+		sudo=(sudo)
+	fi
+	"${sudo[@]}" apt-get update -qq
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+	add_postgres_bin
+fi
+
+for tool in redis-server redis-cli initdb pg_ctl wrk gcc; do
+	command -v "$tool" >/dev/null || die "$tool is still missing after installing packages"
+	printf '%-13s %s\n' "$tool" "$(command -v "$tool")"
+done
+
+export GREYROUTER_REQUIRE_SERVICES=1
+
+section "go vet"
+go vet ./...
+
+section "gofmt"
+unformatted=$(find . -name '*.go' -not -path './.git/*' -not -path './vendor/*' -not -path '*/testdata/*' -print0 | xargs -0 -r gofmt -l)
+if [[ -n "$unformatted" ]]; then
+	echo "these files need gofmt -w:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+echo "ok"
+
+section "go test -race"
+go test -race -count=1 -timeout 20m ./...
+
+section "fuzz (${FUZZTIME} per target)"
+ran=0
+for target in $FUZZ_TARGETS; do
+	pkg=${target%%:*}
+	name=${target#*:}
+	[[ -n "$pkg" && -n "$name" && "$pkg" != "$target" ]] || die "bad fuzz target $target, want pkg:FuzzName"
+	echo "--- $pkg $name"
+	go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "./${pkg#./}"
+	ran=$((ran + 1))
+done
+((ran > 0)) || echo "no fuzz targets listed in FUZZ_TARGETS"
+
+section "all checks passed"
