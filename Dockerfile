@@ -11,18 +11,14 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     CGO_ENABLED=0 go build -tags nomsgpack -trimpath -ldflags="-s -w" -o /out/greyrouter ./cmd/greyrouter \
  && mkdir -p /out/data
 
-# distroless has no shell and no wget; the compose healthcheck needs one, so
-# copy busybox's statically linked binary in under the name wget (busybox
-# picks the applet from argv[0]).
-FROM busybox:1.36.1-musl AS wget
-
 FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=wget /bin/busybox /usr/local/bin/wget
 COPY --from=build /out/greyrouter /greyrouter
 COPY --from=build --chown=65532:65532 /out/data /var/lib/greyrouter
 ENV GREYROUTER_DATA_DIR=/var/lib/greyrouter
 VOLUME ["/var/lib/greyrouter"]
 EXPOSE 8080
+# distroless has no shell or wget: the binary probes itself.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s CMD ["/greyrouter", "healthcheck"]
 USER nonroot:nonroot
 ENTRYPOINT ["/greyrouter"]
 CMD ["serve"]

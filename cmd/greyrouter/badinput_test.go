@@ -41,6 +41,8 @@ func TestBadInputGetsAClearError(t *testing.T) {
 		{"resolve without a tenant", "POST", "/api/v1/resolve", `{"service":"orders"}`, 422, "unprocessable", "invalid resolve request"},
 		{"a bad path name", "GET", "/api/v1/tenants/BAD%20NAME", nil, 400, "invalid", "not a valid name"},
 		{"a rollback to a missing revision", "POST", "/api/v1/revisions/99999/rollback", nil, 404, "not_found", "99999"},
+		{"a rollback that would strand instances on a deleted version", "POST", "/api/v1/revisions/4/rollback", nil, 409, "conflict", "missing version"},
+		{"a rollback to the latest revision", "POST", "/api/v1/revisions/6/rollback", nil, 400, "invalid", "nothing to roll back"},
 		{"a rollback to a non-number", "POST", "/api/v1/revisions/abc/rollback", nil, 400, "invalid", "positive integer"},
 		{"deleting a version in use", "DELETE", "/api/v1/services/orders/versions/v1", nil, 409, "conflict", ""},
 		{"retiring the default version", "PUT", "/api/v1/services/orders/versions/v1", map[string]any{"state": "retired"}, 409, "conflict", "retired"},
@@ -126,5 +128,20 @@ func TestMigrateCommand(t *testing.T) {
 	migrate("down")
 	if st := migrate("status"); !strings.Contains(st, "pending") {
 		t.Fatalf("status after down: %s", st)
+	}
+}
+
+func TestHealthcheckCommand(t *testing.T) {
+	s := start(t, map[string]string{})
+	var out, errb bytes.Buffer
+	noenv := func(string) string { return "" }
+	if err := run(context.Background(), []string{"healthcheck", s.base + "/readyz"}, noenv, &out, &errb); err != nil {
+		t.Fatalf("healthy server: %v", err)
+	}
+	if err := run(context.Background(), []string{"healthcheck", s.base + "/nothing"}, noenv, &out, &errb); err == nil {
+		t.Fatal("a 404 passed the health check")
+	}
+	if err := run(context.Background(), []string{"healthcheck", "ftp://x"}, noenv, &out, &errb); exitCode(err) != 2 {
+		t.Fatalf("bad URL: %v", err)
 	}
 }

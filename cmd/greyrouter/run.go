@@ -18,6 +18,7 @@ const topUsage = `greyrouter: multi-tenant grey-release router.
 Usage:
   greyrouter serve [flags]              run the server (try: greyrouter serve --demo)
   greyrouter migrate up|down|status     manage the database schema
+  greyrouter healthcheck [URL]          exit 0 if URL (default http://127.0.0.1:8080/readyz) answers 200
   greyrouter help [command]             show help for a command
 
 Run "greyrouter <command> --help" for the flags of a command.
@@ -40,6 +41,8 @@ func runWith(ctx context.Context, args []string, getenv func(string) string, std
 		err = serveCommand(ctx, args[1:], getenv, stdout, stderr, onListen)
 	case "migrate":
 		err = migrateCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "healthcheck":
+		err = healthcheckCommand(ctx, args[1:], stdout)
 	case "help", "-h", "--help", "-help":
 		if len(args) > 1 {
 			return runWith(ctx, []string{args[1], "--help"}, getenv, stdout, stderr, onListen)
