@@ -271,5 +271,44 @@ func TestReplicasShareState(t *testing.T) {
 			t.Fatal("raising the percentage moved nobody")
 		}
 	})
-	_ = redis.Nil
+}
+
+// TestServeOnRedisCluster runs the binary against a 3-master Redis Cluster:
+// the projection marker and every service's keys live in different slots.
+func TestServeOnRedisCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster in -short mode")
+	}
+	c := testutil.RedisCluster(t)
+	s := start(t, map[string]string{"REDIS_CLUSTER_ADDRS": strings.Join(c.Addrs, ",")})
+	setupOrders(t, s)
+	s.call(t, "PUT", "/api/v1/tenants/acme/bindings/orders", map[string]any{"mode": "pin", "version": "v2"}).must(t, 200)
+	if v, _ := s.resolve(t, "acme", "orders", "k"); v != "v2" {
+		t.Fatalf("got %s", v)
+	}
+	s.call(t, "POST", "/api/v1/report", map[string]any{"service": "orders", "instance": "o2a", "ok": true}).must(t, 200)
+	// Flush every master: the router rebuilds from the database.
+	cl := c.Client(t)
+	if err := cl.ForEachMaster(context.Background(), func(ctx context.Context, n *redis.Client) error {
+		return n.FlushAll(ctx).Err()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.resolve(t, "acme", "orders", "k"); v != "v2" {
+		t.Fatalf("after flushing the cluster: %s", v)
+	}
+}
+
+// TestServeThroughSentinel runs the binary with a Sentinel-discovered master.
+func TestServeThroughSentinel(t *testing.T) {
+	sn := testutil.RedisSentinel(t)
+	s := start(t, map[string]string{"REDIS_SENTINEL_ADDRS": strings.Join(sn.SentinelAddrs, ","), "REDIS_SENTINEL_MASTER": testutil.SentinelMaster})
+	setupOrders(t, s)
+	if v, _ := s.resolve(t, "acme", "orders", "k"); v != "v1" {
+		t.Fatalf("got %s", v)
+	}
+	// The routing table really is in the master the Sentinel named.
+	if n := sn.Master.Client(t).Exists(context.Background(), "gr:{orders}:cfg").Val(); n != 1 {
+		t.Fatal("routing table not found in the sentinel's master")
+	}
 }

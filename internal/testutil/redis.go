@@ -228,6 +228,7 @@ func lookRedisBinary(t testing.TB, name string) string {
 // again on the same port.
 type redisProc struct {
 	bin, dir, logPath string
+	conf              string // config file, passed first (sentinels need one)
 	extra             []string
 	port              int
 
@@ -272,6 +273,9 @@ func (p *redisProc) start() error {
 		"--save", "",
 		"--appendonly", "no",
 		"--dir", p.dir,
+	}
+	if p.conf != "" {
+		args = append([]string{p.conf}, args...)
 	}
 	cmd := exec.Command(p.bin, append(args, p.extra...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf

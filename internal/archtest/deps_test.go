@@ -1,0 +1,53 @@
+package archtest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/greyrouter/greyrouter/"
+
+// deps returns the transitive imports of a package, via go list.
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", module+pkg).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+func TestLayering(t *testing.T) {
+	frameworks := []string{"github.com/gin-gonic/gin", "gorm.io/", "github.com/redis/go-redis", "github.com/nacos-group/", "github.com/alicebob/miniredis"}
+	rules := []struct {
+		pkg       string
+		forbidden []string
+	}{
+		// Pure domain: no frameworks, no adapters.
+		{"router", append(frameworks, module+"router/")},
+		{"internal/apperr", frameworks},
+		{"login", frameworks},
+		{"privilege", frameworks},
+		// Adapters speak domain terms and do not import each other.
+		{"router/redisstore", []string{"github.com/gin-gonic/gin", "gorm.io/", module + "router/sqlstore", module + "router/httpapi"}},
+		{"router/sqlstore", []string{"github.com/gin-gonic/gin", "github.com/redis/go-redis", module + "router/redisstore", module + "router/httpapi"}},
+		{"router/httpapi", []string{"gorm.io/", "github.com/redis/go-redis", module + "router/sqlstore", module + "router/redisstore"}},
+		// The SDK never reaches the server's internals.
+		{"sdk", []string{"github.com/gin-gonic/gin", "gorm.io/", module + "router/httpapi", module + "router/sqlstore", module + "internal/dbx"}},
+	}
+	for _, r := range rules {
+		t.Run(r.pkg+" keeps its imports clean", func(t *testing.T) {
+			for _, d := range deps(t, r.pkg) {
+				if d == module+r.pkg {
+					continue
+				}
+				for _, f := range r.forbidden {
+					if strings.HasPrefix(d, f) || d == strings.TrimSuffix(f, "/") {
+						t.Errorf("%s imports %s", r.pkg, d)
+					}
+				}
+			}
+		})
+	}
+}
