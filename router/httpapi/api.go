@@ -51,6 +51,8 @@ func New(cfg Config) *API {
 func (a *API) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// Trust no proxy headers for the client address unless configured.
+	_ = r.SetTrustedProxies(nil)
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	r.Use(a.recoverJSON(), a.observe())
@@ -86,8 +88,13 @@ func (a *API) observe() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
+		took := time.Since(start)
 		a.metrics.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Inc()
-		a.metrics.latency.WithLabelValues(c.Request.Method, route).Observe(time.Since(start).Seconds())
+		a.metrics.latency.WithLabelValues(c.Request.Method, route).Observe(took.Seconds())
+		if a.log.Enabled(c, slog.LevelDebug) {
+			a.log.LogAttrs(c, slog.LevelDebug, "request", slog.String("method", c.Request.Method), slog.String("route", route),
+				slog.Int("status", c.Writer.Status()), slog.Duration("took", took), slog.String("remote", c.ClientIP()))
+		}
 	}
 }
 
