@@ -14,11 +14,11 @@ func (a *API) listBindings(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	if _, err := a.m.Store().GetTenant(c, tenant); err != nil {
+	if _, err := a.m.Store().GetTenant(c.Request.Context(), tenant); err != nil {
 		writeError(c, a.log, err)
 		return
 	}
-	bs, err := a.m.Store().ListBindings(c, router.BindingFilter{Tenant: tenant})
+	bs, err := a.m.Store().ListBindings(c.Request.Context(), router.BindingFilter{Tenant: tenant})
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -38,7 +38,7 @@ func (a *API) getBinding(c *gin.Context) {
 	tenant, svc, err := a.bindingPath(c)
 	if err == nil {
 		var b router.Binding
-		if b, err = a.m.Store().GetBinding(c, tenant, svc); err == nil {
+		if b, err = a.m.Store().GetBinding(c.Request.Context(), tenant, svc); err == nil {
 			c.JSON(http.StatusOK, b)
 			return
 		}
@@ -66,7 +66,7 @@ func (a *API) putBinding(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	b, rev, err := a.m.PutBinding(c, actor(c), b)
+	b, rev, err := a.m.PutBinding(c.Request.Context(), actor(c), b)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -80,7 +80,7 @@ func (a *API) deleteBinding(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	rev, err := a.m.DeleteBinding(c, actor(c), tenant, svc)
+	rev, err := a.m.DeleteBinding(c.Request.Context(), actor(c), tenant, svc)
 	if err != nil {
 		writeError(c, a.log, err)
 		return

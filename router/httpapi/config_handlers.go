@@ -64,7 +64,7 @@ func (a *API) listTenants(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	ts, err := a.m.Store().ListTenants(c, p)
+	ts, err := a.m.Store().ListTenants(c.Request.Context(), p)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -78,7 +78,7 @@ func (a *API) createTenant(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	t, rev, err := a.m.CreateTenant(c, actor(c), t)
+	t, rev, err := a.m.CreateTenant(c.Request.Context(), actor(c), t)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -90,7 +90,7 @@ func (a *API) getTenant(c *gin.Context) {
 	name, err := pathName(c, "tenant")
 	if err == nil {
 		var t router.Tenant
-		if t, err = a.m.Store().GetTenant(c, name); err == nil {
+		if t, err = a.m.Store().GetTenant(c.Request.Context(), name); err == nil {
 			c.JSON(http.StatusOK, t)
 			return
 		}
@@ -104,7 +104,7 @@ func (a *API) updateTenant(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	t, err := a.m.Store().GetTenant(c, name)
+	t, err := a.m.Store().GetTenant(c.Request.Context(), name)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -117,7 +117,7 @@ func (a *API) updateTenant(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	t, rev, err := a.m.UpdateTenant(c, actor(c), t)
+	t, rev, err := a.m.UpdateTenant(c.Request.Context(), actor(c), t)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -131,7 +131,7 @@ func (a *API) deleteTenant(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	rev, err := a.m.DeleteTenant(c, actor(c), name)
+	rev, err := a.m.DeleteTenant(c.Request.Context(), actor(c), name)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -145,7 +145,7 @@ func (a *API) listServices(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	ss, err := a.m.Store().ListServices(c, p)
+	ss, err := a.m.Store().ListServices(c.Request.Context(), p)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -164,7 +164,7 @@ func (a *API) createService(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	s, rev, err := a.m.CreateService(c, actor(c), s)
+	s, rev, err := a.m.CreateService(c.Request.Context(), actor(c), s)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -176,7 +176,7 @@ func (a *API) getService(c *gin.Context) {
 	name, err := pathName(c, "service")
 	if err == nil {
 		var s router.Service
-		if s, err = a.m.Store().GetService(c, name); err == nil {
+		if s, err = a.m.Store().GetService(c.Request.Context(), name); err == nil {
 			c.JSON(http.StatusOK, s)
 			return
 		}
@@ -192,7 +192,7 @@ func (a *API) updateService(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	s, err := a.m.Store().GetService(c, name)
+	s, err := a.m.Store().GetService(c.Request.Context(), name)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -205,7 +205,7 @@ func (a *API) updateService(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	s, rev, err := a.m.UpdateService(c, actor(c), s)
+	s, rev, err := a.m.UpdateService(c.Request.Context(), actor(c), s)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -219,7 +219,7 @@ func (a *API) deleteService(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	rev, err := a.m.DeleteService(c, actor(c), name)
+	rev, err := a.m.DeleteService(c.Request.Context(), actor(c), name)
 	if err != nil {
 		writeError(c, a.log, err)
 		return

@@ -14,7 +14,7 @@ func (a *API) listInstances(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	is, err := a.m.Store().ListInstances(c, svc)
+	is, err := a.m.Store().ListInstances(c.Request.Context(), svc)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -39,7 +39,7 @@ func (a *API) registerInstance(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	in, err = a.m.RegisterInstance(c, in)
+	in, err = a.m.RegisterInstance(c.Request.Context(), in)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -59,7 +59,7 @@ func (a *API) getInstance(c *gin.Context) {
 	svc, id, err := a.instancePath(c)
 	if err == nil {
 		var in router.Instance
-		if in, err = a.m.Store().GetInstance(c, svc, id); err == nil {
+		if in, err = a.m.Store().GetInstance(c.Request.Context(), svc, id); err == nil {
 			c.JSON(http.StatusOK, in)
 			return
 		}
@@ -78,7 +78,7 @@ func (a *API) patchInstance(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	in, err := a.m.UpdateInstance(c, svc, id, p)
+	in, err := a.m.UpdateInstance(c.Request.Context(), svc, id, p)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -89,7 +89,7 @@ func (a *API) patchInstance(c *gin.Context) {
 func (a *API) deregisterInstance(c *gin.Context) {
 	svc, id, err := a.instancePath(c)
 	if err == nil {
-		if err = a.m.DeregisterInstance(c, svc, id); err == nil {
+		if err = a.m.DeregisterInstance(c.Request.Context(), svc, id); err == nil {
 			c.JSON(http.StatusOK, gin.H{"deleted": id})
 			return
 		}
@@ -100,7 +100,7 @@ func (a *API) deregisterInstance(c *gin.Context) {
 func (a *API) heartbeat(c *gin.Context) {
 	svc, id, err := a.instancePath(c)
 	if err == nil {
-		if err = a.m.Heartbeat(c, svc, id); err == nil {
+		if err = a.m.Heartbeat(c.Request.Context(), svc, id); err == nil {
 			c.JSON(http.StatusOK, gin.H{"ok": true})
 			return
 		}

@@ -39,7 +39,7 @@ func (a *API) resolve(c *gin.Context) {
 		}
 	}
 	explain, _ := strconv.ParseBool(c.Query("explain"))
-	d, err := a.m.Resolve(c, req, router.DecideOptions{Explain: explain})
+	d, err := a.m.Resolve(c.Request.Context(), req, router.DecideOptions{Explain: explain})
 	if err != nil {
 		// Failed requests are not labelled by service: the name is
 		// unchecked input and would let callers mint label values.
@@ -57,7 +57,7 @@ func (a *API) report(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	r, err := a.m.Report(c, o)
+	r, err := a.m.Report(c.Request.Context(), o)
 	if err != nil {
 		writeError(c, a.log, err)
 		return

@@ -32,7 +32,7 @@ func (a *API) listRevisions(c *gin.Context) {
 			return
 		}
 	}
-	rs, err := a.m.Store().ListRevisions(c, before, p.Limit)
+	rs, err := a.m.Store().ListRevisions(c.Request.Context(), before, p.Limit)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -44,7 +44,7 @@ func (a *API) getRevision(c *gin.Context) {
 	n, err := revisionParam(c)
 	if err == nil {
 		var r router.Revision
-		if r, err = a.m.Store().GetRevision(c, n); err == nil {
+		if r, err = a.m.Store().GetRevision(c.Request.Context(), n); err == nil {
 			c.JSON(http.StatusOK, r)
 			return
 		}
@@ -56,7 +56,7 @@ func (a *API) rollback(c *gin.Context) {
 	n, err := revisionParam(c)
 	if err == nil {
 		var r router.Revision
-		if r, err = a.m.Rollback(c, actor(c), n); err == nil {
+		if r, err = a.m.Rollback(c.Request.Context(), actor(c), n); err == nil {
 			c.JSON(http.StatusOK, r)
 			return
 		}

@@ -14,7 +14,7 @@ func (a *API) servicePath(c *gin.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := a.m.Store().GetService(c, name); err != nil {
+	if _, err := a.m.Store().GetService(c.Request.Context(), name); err != nil {
 		return "", err
 	}
 	return name, nil
@@ -26,7 +26,7 @@ func (a *API) listVersions(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	vs, err := a.m.Store().ListVersions(c, svc)
+	vs, err := a.m.Store().ListVersions(c.Request.Context(), svc)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -49,7 +49,7 @@ func (a *API) createVersion(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	v, rev, err := a.m.CreateVersion(c, actor(c), v)
+	v, rev, err := a.m.CreateVersion(c.Request.Context(), actor(c), v)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -69,7 +69,7 @@ func (a *API) getVersion(c *gin.Context) {
 	svc, name, err := a.versionPath(c)
 	if err == nil {
 		var v router.Version
-		if v, err = a.m.Store().GetVersion(c, svc, name); err == nil {
+		if v, err = a.m.Store().GetVersion(c.Request.Context(), svc, name); err == nil {
 			c.JSON(http.StatusOK, v)
 			return
 		}
@@ -83,7 +83,7 @@ func (a *API) updateVersion(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	v, err := a.m.Store().GetVersion(c, svc, name)
+	v, err := a.m.Store().GetVersion(c.Request.Context(), svc, name)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -99,7 +99,7 @@ func (a *API) updateVersion(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	v, rev, err := a.m.UpdateVersion(c, actor(c), v)
+	v, rev, err := a.m.UpdateVersion(c.Request.Context(), actor(c), v)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
@@ -113,7 +113,7 @@ func (a *API) deleteVersion(c *gin.Context) {
 		writeError(c, a.log, err)
 		return
 	}
-	rev, err := a.m.DeleteVersion(c, actor(c), svc, name)
+	rev, err := a.m.DeleteVersion(c.Request.Context(), actor(c), svc, name)
 	if err != nil {
 		writeError(c, a.log, err)
 		return
