@@ -151,3 +151,61 @@ func HashScore(key, id string, weight int) float64 {
 	u := (float64(binary.BigEndian.Uint32(h[:4])) + 0.5) / 4294967296.0
 	return -float64(weight) / math.Log(u)
 }
+
+// MaxWRRSequence bounds the precomputed smooth weighted round robin cycle.
+const MaxWRRSequence = 2048
+
+// WRRSequence returns one full cycle of smooth weighted round robin over
+// weights, as indexes into weights. Weights are first divided by their
+// greatest common divisor, so 100:200:300 cycles like 1:2:3. When the cycle
+// would still be longer than maxLen, weights are scaled down to fit (each
+// at least 1), and proportions are exact only to 1/maxLen. Deciders walk the
+// cycle with a shared counter, so every replica follows the same sequence
+// and any window of one cycle holds each instance exactly its share.
+func WRRSequence(weights []int, maxLen int) []int {
+	if len(weights) == 0 {
+		return nil
+	}
+	w := slices.Clone(weights)
+	reduce := func() int {
+		g, sum := 0, 0
+		for _, x := range w {
+			g = gcd(g, x)
+		}
+		for i := range w {
+			w[i] /= g
+			sum += w[i]
+		}
+		return sum
+	}
+	sum := reduce()
+	if sum > maxLen {
+		for i, x := range w {
+			w[i] = max(1, x*maxLen/sum)
+		}
+		sum = reduce()
+		for sum > maxLen { // many weights rounded up to 1: trim the largest
+			i := 0
+			for j := range w {
+				if w[j] > w[i] {
+					i = j
+				}
+			}
+			w[i]--
+			sum--
+		}
+	}
+	seq := make([]int, 0, sum)
+	cur := make([]int, len(w))
+	for range sum {
+		seq = append(seq, SmoothWRR(w, cur))
+	}
+	return seq
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}

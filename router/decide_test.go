@@ -162,3 +162,22 @@ func TestHashScoreMovesFewKeysWhenAnInstanceJoins(t *testing.T) {
 		t.Fatalf("%d of 4000 keys moved, want about 1000", moved)
 	}
 }
+
+func TestWRRSequence(t *testing.T) {
+	seq := router.WRRSequence([]int{500, 300, 200}, router.MaxWRRSequence)
+	if fmt.Sprint(seq) != "[0 1 2 0 0 1 0 2 1 0]" {
+		t.Fatalf("5:3:2 cycle %v", seq)
+	}
+	// Too long a cycle is scaled down but keeps every instance.
+	long := router.WRRSequence([]int{9973, 1, 7919}, 100)
+	if len(long) > 100 {
+		t.Fatalf("cycle of %d exceeds the bound", len(long))
+	}
+	counts := map[int]int{}
+	for _, i := range long {
+		counts[i]++
+	}
+	if counts[1] < 1 || counts[0] <= counts[2] {
+		t.Fatalf("scaled counts %v", counts)
+	}
+}

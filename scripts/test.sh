@@ -15,7 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 #     router:FuzzParseRule
 #     privilege:FuzzEvaluate
 #   "
-FUZZ_TARGETS="router:FuzzParseAttributes router:FuzzBinding"
+FUZZ_TARGETS="router:FuzzParseAttributes router:FuzzBinding router/redisstore:FuzzAppendRequest"
 FUZZTIME="${FUZZTIME:-10s}"
 
 section() {

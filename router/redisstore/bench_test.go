@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"testing"
@@ -117,7 +116,7 @@ func BenchmarkDecideScript(b *testing.B) {
 	k := keysFor("orders").all()
 	args := make([][]any, len(reqs))
 	for i, r := range reqs {
-		h, _ := json.Marshal(requestDoc{H: r.Headers})
+		h := appendRequest(nil, r.Headers, nil)
 		args[i] = []any{r.Tenant, r.Key, string(h), "0.5", "lease", "0"}
 	}
 	serialAndParallel(b, func(i int) error {
@@ -142,15 +141,14 @@ func BenchmarkMinimalEvalsha(b *testing.B) {
 func BenchmarkDecodeDecision(b *testing.B) {
 	_, rdb, reqs := benchStore(b)
 	ctx := context.Background()
-	h, _ := json.Marshal(requestDoc{H: reqs[0].Headers})
+	h := appendRequest(nil, reqs[0].Headers, nil)
 	raw, err := decideScript.Run(ctx, rdb, keysFor("orders").all(), reqs[0].Tenant, reqs[0].Key, string(h), "0.5", "lease", "0").Text()
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		var d decisionDoc
-		if err := json.Unmarshal([]byte(raw), &d); err != nil {
+		if _, err := parseDecision(raw); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -99,9 +99,9 @@ func TestCircuitBreaking(t *testing.T) {
 		})
 
 		t.Run("no more than the max ejection percentage is ejected", func(t *testing.T) {
-			project(t, st, circuitSnapshot(inst("a", "v1", 1), inst("b", "v1", 1), inst("c", "v1", 1), inst("d", "v1", 1)))
-			// Reset states left by earlier subtests.
+			// Reset states left by earlier subtests; projecting recounts.
 			rdb.Del(context.Background(), "gr:{orders}:cb")
+			project(t, st, circuitSnapshot(inst("a", "v1", 1), inst("b", "v1", 1), inst("c", "v1", 1), inst("d", "v1", 1)))
 			for _, id := range []string{"a", "b", "c"} {
 				for range 3 {
 					report(t, st, id, false)
@@ -116,8 +116,8 @@ func TestCircuitBreaking(t *testing.T) {
 		t.Run("below the panic threshold every live instance is used", func(t *testing.T) {
 			s := circuitSnapshot(inst("a", "v1", 1), inst("b", "v1", 1))
 			s.Service.Circuit.PanicThresholdPercent = 60
-			project(t, st, s)
 			rdb.Del(context.Background(), "gr:{orders}:cb")
+			project(t, st, s)
 			for range 3 {
 				report(t, st, "a", false)
 			}
@@ -135,8 +135,8 @@ func TestCircuitBreaking(t *testing.T) {
 			s.Service.Circuit.ConsecutiveFailures = 0
 			s.Service.Circuit.ErrorRatePercent = 50
 			s.Service.Circuit.MinRequests = 10
-			project(t, st, s)
 			rdb.Del(context.Background(), "gr:{orders}:cb")
+			project(t, st, s)
 			// Alternate ok/error: never 2 failures in a row, but 50 % errors.
 			state := ""
 			for i := range 10 {

@@ -57,12 +57,28 @@ type condDoc struct {
 	X      any    `json:"x"`
 }
 
+// instDoc.Meta is the metadata already encoded as JSON, so decide.lua
+// returns it without re-encoding.
 type instDoc struct {
-	ID     string            `json:"id"`
-	Addr   string            `json:"a"`
-	Weight int               `json:"w"`
-	Meta   map[string]string `json:"m"`
-	TTL    int               `json:"t,omitempty"`
+	ID     string `json:"id"`
+	Addr   string `json:"a"`
+	Weight int    `json:"w"`
+	Meta   string `json:"m,omitempty"`
+	TTL    int    `json:"t,omitempty"`
+}
+
+// wrrCycle encodes one smooth weighted round robin cycle over a version's
+// instances as 4 hex digits per step, each a 1-based index into the list.
+func wrrCycle(list []instDoc) string {
+	weights := make([]int, len(list))
+	for i, d := range list {
+		weights[i] = d.Weight
+	}
+	var b strings.Builder
+	for _, i := range router.WRRSequence(weights, router.MaxWRRSequence) {
+		fmt.Fprintf(&b, "%04x", i+1)
+	}
+	return b.String()
 }
 
 func encodeService(s router.Service, count int) svcDoc {
@@ -133,11 +149,15 @@ func encodeSnapshot(s router.Snapshot) (fields []any, seeds string, err error) {
 		if !in.Enabled || in.Draining || !routable[in.Version] {
 			continue
 		}
-		meta := in.Metadata
-		if meta == nil {
-			meta = map[string]string{}
+		d := instDoc{ID: in.ID, Addr: in.Address, Weight: in.Weight, TTL: in.HeartbeatSeconds}
+		if len(in.Metadata) > 0 {
+			b, e := json.Marshal(in.Metadata)
+			if e != nil {
+				return nil, "", fmt.Errorf("encode metadata of %s: %w", in.ID, e)
+			}
+			d.Meta = string(b)
 		}
-		byVersion[in.Version] = append(byVersion[in.Version], instDoc{ID: in.ID, Addr: in.Address, Weight: in.Weight, Meta: meta, TTL: in.HeartbeatSeconds})
+		byVersion[in.Version] = append(byVersion[in.Version], d)
 		count++
 	}
 	add := func(field string, v any) {
@@ -151,10 +171,13 @@ func encodeSnapshot(s router.Snapshot) (fields []any, seeds string, err error) {
 		}
 		fields = append(fields, field, string(b))
 	}
-	fields = append(fields, "_rev", strconv.FormatInt(s.Revision, 10))
+	fields = append(fields, "_rev", strconv.FormatInt(s.Revision, 10),
+		"_s", string(s.Service.Strategy), "_d", s.Service.DefaultVersion,
+		"_lease", strconv.Itoa(s.Service.LeaseSeconds))
 	add("_svc", encodeService(s.Service, count))
 	for v, list := range byVersion {
 		add("v:"+v, list)
+		fields = append(fields, "q:"+v, wrrCycle(list))
 	}
 	bound := map[string]bool{}
 	for _, b := range s.Bindings {

@@ -18,7 +18,8 @@ import (
 
 // Store projects routing tables into Redis and decides from them.
 type Store struct {
-	rdb redis.UniversalClient
+	rdb  redis.UniversalClient
+	keys keyCache
 }
 
 var (
@@ -48,6 +49,7 @@ func (s *Store) Project(ctx context.Context, snap router.Snapshot) error {
 
 // Drop deletes every key of a service.
 func (s *Store) Drop(ctx context.Context, service string) error {
+	s.keys.drop(service)
 	// One DEL per key: a multi-key DEL is fine in one slot, but keeping
 	// them separate makes no assumption about the client's routing.
 	for _, key := range keysFor(service).all() {
@@ -75,69 +77,81 @@ func (s *Store) MarkIntact(ctx context.Context) error {
 	return nil
 }
 
-// decisionDoc is decide.lua's reply.
-type decisionDoc struct {
-	Version  string            `json:"v"`
-	ID       string            `json:"i"`
-	Addr     string            `json:"a"`
-	Meta     map[string]string `json:"m"`
-	Reason   string            `json:"r"`
-	Revision int64             `json:"rev"`
-	Lease    string            `json:"l"`
-	Explain  *struct {
-		Rule       *int   `json:"rule"`
-		Bucket     *int   `json:"bucket"`
-		Threshold  *int   `json:"threshold"`
-		Sticky     bool   `json:"sticky"`
-		Strategy   string `json:"strategy"`
-		Candidates int    `json:"candidates"`
-		Healthy    int    `json:"healthy"`
-		Panic      bool   `json:"panic"`
-		Probe      bool   `json:"probe"`
-	} `json:"x"`
+// explainDoc is decide.lua's explanation.
+type explainDoc struct {
+	Rule       *int   `json:"rule"`
+	Bucket     *int   `json:"bucket"`
+	Threshold  *int   `json:"threshold"`
+	Sticky     bool   `json:"sticky"`
+	Strategy   string `json:"strategy"`
+	Candidates int    `json:"candidates"`
+	Healthy    int    `json:"healthy"`
+	Panic      bool   `json:"panic"`
+	Probe      bool   `json:"probe"`
 }
 
-// requestDoc is the request part decide.lua reads for rules and stickiness.
-type requestDoc struct {
-	H map[string]string `json:"h,omitempty"`
-	A map[string]string `json:"a,omitempty"`
-}
+// replyFields is the number of \x1f-separated fields in decide.lua's reply.
+const replyFields = 8
 
 // Decide makes one decision with one EVALSHA.
 func (s *Store) Decide(ctx context.Context, req router.Request, opts router.DecideOptions) (router.Decision, error) {
-	k := keysFor(req.Service)
-	reqJSON := ""
+	keys, cached := s.keys.get(req.Service)
+	if !cached {
+		keys = keysFor(req.Service).all()
+	}
+	var buf [64]byte
+	reqJSON := buf[:0]
 	if len(req.Headers) > 0 || len(req.Attributes) > 0 {
-		b, err := json.Marshal(requestDoc{H: req.Headers, A: req.Attributes})
-		if err != nil {
-			return router.Decision{}, apperr.Wrap(apperr.Invalid, err, "encode request")
-		}
-		reqJSON = string(b)
+		reqJSON = appendRequest(reqJSON, req.Headers, req.Attributes)
 	}
 	explain := "0"
 	if opts.Explain {
 		explain = "1"
 	}
-	lease := strconv.FormatUint(rand.Uint64(), 36)
-	raw, err := decideScript.Run(ctx, s.rdb, k.all(), req.Tenant, req.Key, reqJSON, rand.Float64(), lease, explain).Text()
+	var rbuf, lbuf [24]byte
+	raw, err := decideScript.Run(ctx, s.rdb, keys, req.Tenant, req.Key, reqJSON,
+		appendRandom(rbuf[:0], rand.Float64()), strconv.AppendUint(lbuf[:0], rand.Uint64(), 36), explain).Text()
 	if err != nil {
 		return router.Decision{}, decideError(err, req)
 	}
-	var d decisionDoc
-	if err := json.Unmarshal([]byte(raw), &d); err != nil {
-		return router.Decision{}, fmt.Errorf("decode decision: %w", err)
+	if !cached {
+		s.keys.put(req.Service, keys)
 	}
-	if d.Meta == nil {
-		d.Meta = map[string]string{}
+	return parseDecision(raw)
+}
+
+// parseDecision splits decide.lua's reply: version, id, address, metadata
+// JSON, reason, revision, lease, explanation JSON.
+func parseDecision(raw string) (router.Decision, error) {
+	var f [replyFields]string
+	for i := range replyFields - 1 {
+		var ok bool
+		if f[i], raw, ok = strings.Cut(raw, "\x1f"); !ok {
+			return router.Decision{}, fmt.Errorf("decode decision: %d fields, want %d", i+1, replyFields)
+		}
+	}
+	f[replyFields-1] = raw
+	rev, err := strconv.ParseInt(f[5], 10, 64)
+	if err != nil {
+		return router.Decision{}, fmt.Errorf("decode decision revision %q: %w", f[5], err)
 	}
 	out := router.Decision{
-		Version:  d.Version,
-		Instance: router.InstanceRef{ID: d.ID, Address: d.Addr, Metadata: d.Meta},
-		Reason:   d.Reason,
-		Revision: d.Revision,
-		Lease:    d.Lease,
+		Version:  f[0],
+		Instance: router.InstanceRef{ID: f[1], Address: f[2], Metadata: map[string]string{}},
+		Reason:   f[4],
+		Revision: rev,
+		Lease:    f[6],
 	}
-	if x := d.Explain; x != nil {
+	if f[3] != "" {
+		if err := json.Unmarshal([]byte(f[3]), &out.Instance.Metadata); err != nil {
+			return router.Decision{}, fmt.Errorf("decode instance metadata: %w", err)
+		}
+	}
+	if f[7] != "" {
+		var x explainDoc
+		if err := json.Unmarshal([]byte(f[7]), &x); err != nil {
+			return router.Decision{}, fmt.Errorf("decode explanation: %w", err)
+		}
 		out.Explain = &router.Explanation{
 			Rule: x.Rule, Bucket: x.Bucket, Threshold: x.Threshold, Sticky: x.Sticky,
 			Strategy: router.Strategy(x.Strategy), Candidates: x.Candidates, Healthy: x.Healthy,

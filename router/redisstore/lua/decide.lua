@@ -1,23 +1,32 @@
 -- decide.lua: one routing decision, version then instance, in one call.
 --
--- KEYS[1] cfg    hash: _svc, _rev, t:<tenant> -> binding, v:<version> -> instances,
---                i:<id> -> version of every known instance
--- KEYS[2] state  hash: rr:<version>, w:<version>:<id>, lc:<id>, l:<lease>, hb:<id>
+-- KEYS[1] cfg    hash: _s strategy, _d default version, _rev, _n instances
+--                whose circuit is not closed, _svc (JSON settings),
+--                t:<tenant> binding JSON ('' when none), v:<version> live
+--                instances JSON, q:<version> smooth WRR cycle (4 hex digits
+--                per step, 1-based index into the instances), i:<id> version,
+--                _lease least-connections lease seconds
+-- KEYS[2] state  hash: rr:<version>, lc:<id>, l:<lease>, hb:<id>
 -- KEYS[3] leases zset: lease id -> expiry (ms)
--- KEYS[4] circuit hash: <id>|s, <id>|u, ... and _n (instances not closed)
+-- KEYS[4] circuit hash: <id>|s state, <id>|u until (ms), ...
 -- ARGV[1] tenant, ARGV[2] request key, ARGV[3] request JSON {"h":{},"a":{}} or '',
 -- ARGV[4] random number in [0,1), ARGV[5] lease id, ARGV[6] '1' to explain.
 --
+-- Reply: version, instance id, address, metadata JSON, reason, revision,
+-- lease, explanation JSON, joined by \31. Errors are replies starting GR.
+--
 -- Every key arrives in KEYS and all share the service's hash tag, so the
--- script is safe on Redis Cluster. Errors are replies starting with GR.
+-- script is safe on Redis Cluster. The common path is three redis.calls:
+-- the cfg fields, the version's instances, and the strategy's counter.
 local cfg, st, leases, cbk = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local tenant, rkey, rjson = ARGV[1], ARGV[2], ARGV[3]
 local rnd = tonumber(ARGV[4])
 
-local got = redis.call('HMGET', cfg, '_svc', 't:' .. tenant, '_rev')
-if not got[1] then return redis.error_reply('GRNOCFG') end
+local got = redis.call('HMGET', cfg, '_s', 't:' .. tenant, '_rev', '_d', '_n')
+local strategy = got[1]
+if not strategy then return redis.error_reply('GRNOCFG') end
 if not got[2] then return redis.error_reply('GRNOTENANT') end
-local svc = cjson.decode(got[1])
+local nopen = tonumber(got[5]) or 0
 
 local req
 local function lookup(src, name)
@@ -58,13 +67,13 @@ local b
 if got[2] ~= '' then b = cjson.decode(got[2]) end
 local version, reason, rule, bucket, sticky
 if b then
+  if b.st == 'k' then sticky = rkey else sticky = lookup(b.st, b.sn) end
+  if sticky == '' then sticky = nil end
   if b.r then
     for i, r in ipairs(b.r) do
       if matches(r) then version, reason, rule = r.v, 'rule', i; break end
     end
   end
-  if b.st == 'k' then sticky = rkey else sticky = lookup(b.st, b.sn) end
-  if sticky == '' then sticky = nil end
   if not version then
     if b.m == 'pin' then
       version, reason = b.v, 'pin'
@@ -77,141 +86,153 @@ if b then
       if bucket < b.bp then version, reason = b.c, 'split_candidate' else version, reason = b.b, 'split_baseline' end
     end
   end
-else
-  if rkey ~= '' then sticky = rkey end
+elseif rkey ~= '' then
+  sticky = rkey
 end
 if not version then
-  version, reason = svc.d, 'default'
+  version, reason = got[4], 'default'
   if version == nil or version == '' then return redis.error_reply('GRNOVERSION') end
 end
 
 -- Instance step.
-local raw = redis.call('HGET', cfg, 'v:' .. version)
-if not raw then return redis.error_reply('GRNOINSTANCE ' .. version) end
-local all = cjson.decode(raw)
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local vq = redis.call('HMGET', cfg, 'v:' .. version, 'q:' .. version)
+if not vq[1] then return redis.error_reply('GRNOINSTANCE ' .. version) end
+local all = cjson.decode(vq[1])
+
+-- The clock is read only when something needs it: heartbeats, circuits
+-- that are not closed, or leases.
+local now
+local function clock()
+  if not now then
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return now
+end
 
 -- Live: heartbeat not expired (instances without a TTL are always live).
-local alive = all
+-- up[i] is true for live instances, indexed like all.
+local up, nup = {}, 0
 local hbf, hbi = {}, {}
 for i, inst in ipairs(all) do
-  if inst.t and inst.t > 0 then hbf[#hbf + 1] = 'hb:' .. inst.id; hbi[#hbi + 1] = i end
+  if inst.t then hbf[#hbf + 1] = 'hb:' .. inst.id; hbi[#hbi + 1] = i else up[i] = true; nup = nup + 1 end
 end
 if #hbf > 0 then
   local vals = redis.call('HMGET', st, unpack(hbf))
-  local dead = {}
   for j, i in ipairs(hbi) do
-    if (tonumber(vals[j]) or 0) < now then dead[i] = true end
+    if (tonumber(vals[j]) or 0) >= clock() then up[i] = true; nup = nup + 1 end
   end
-  alive = {}
-  for i, inst in ipairs(all) do if not dead[i] then alive[#alive + 1] = inst end end
 end
-if #alive == 0 then return redis.error_reply('GRNOINSTANCE ' .. version) end
+if nup == 0 then return redis.error_reply('GRNOINSTANCE ' .. version) end
 
 -- Healthy: circuit closed. An instance whose cooldown (or unanswered probe)
 -- ran out is probed with this decision, one probe at a time.
-local healthy, probe = alive, nil
-local cb = svc.cb
-if cb and tonumber(redis.call('HGET', cbk, '_n') or '0') > 0 then
-  local f = {}
-  for _, inst in ipairs(alive) do f[#f + 1] = inst.id .. '|s'; f[#f + 1] = inst.id .. '|u' end
+local ok, nok, probe, panic = up, nup, nil, false
+local nhealthy = nok
+if nopen > 0 then
+  local svc = cjson.decode(redis.call('HGET', cfg, '_svc'))
+  local f, idx = {}, {}
+  for i in pairs(up) do f[#f + 1] = all[i].id .. '|s'; f[#f + 1] = all[i].id .. '|u'; idx[#idx + 1] = i end
   local vals = redis.call('HMGET', cbk, unpack(f))
-  healthy = {}
-  for i, inst in ipairs(alive) do
-    if not vals[2 * i - 1] then
-      healthy[#healthy + 1] = inst
-    elseif probe == nil and (tonumber(vals[2 * i]) or 0) <= now then
-      probe = inst
+  ok, nok = {}, 0
+  for j, i in ipairs(idx) do
+    if not vals[2 * j - 1] then
+      ok[i] = true; nok = nok + 1
+    elseif probe == nil and (tonumber(vals[2 * j]) or 0) <= clock() then
+      probe = i
     end
+  end
+  nhealthy = nok
+  if svc.cb and svc.cb.panic > 0 and nok * 100 < nup * svc.cb.panic then
+    ok, nok, panic = up, nup, true
+  end
+  if probe then
+    redis.call('HSET', cbk, all[probe].id .. '|s', 'h', all[probe].id .. '|u', clock() + svc.cb.probe * 1000)
   end
 end
 
-local pool, panic = healthy, false
-if cb and cb.panic > 0 and #healthy * 100 < #alive * cb.panic then
-  pool, panic = alive, true
+-- pool lists the usable indexes into all, in id order.
+local function pool()
+  local p = {}
+  for i = 1, #all do if ok[i] then p[#p + 1] = i end end
+  return p
 end
 
-local s = svc.s
 local pick, lease
 if probe then
   pick = probe
-  redis.call('HSET', cbk, probe.id .. '|s', 'h', probe.id .. '|u', now + cb.probe * 1000)
-elseif #pool == 0 then
+elseif nok == 0 then
   return redis.error_reply('GRNOHEALTHY ' .. version)
-elseif s == 'round_robin' then
-  local n = redis.call('HINCRBY', st, 'rr:' .. version, 1)
-  pick = pool[(n - 1) % #pool + 1]
-elseif s == 'weighted_round_robin' then
-  local f = {}
-  for i, inst in ipairs(pool) do f[i] = 'w:' .. version .. ':' .. inst.id end
-  local cur = redis.call('HMGET', st, unpack(f))
-  local total, best = 0, 1
-  for i, inst in ipairs(pool) do
-    cur[i] = (tonumber(cur[i]) or 0) + inst.w
-    total = total + inst.w
-    if cur[i] > cur[best] then best = i end
+elseif strategy == 'round_robin' then
+  local p = pool()
+  pick = p[(redis.call('HINCRBY', st, 'rr:' .. version, 1) - 1) % #p + 1]
+elseif strategy == 'weighted_round_robin' then
+  -- Walk the precomputed smooth cycle with a shared counter, skipping
+  -- instances that are not usable right now.
+  local q = vq[2]
+  local len = #q / 4
+  local n = redis.call('HINCRBY', st, 'rr:' .. version, 1) - 1
+  for k = 0, len - 1 do
+    local pos = (n + k) % len
+    local i = tonumber(string.sub(q, pos * 4 + 1, pos * 4 + 4), 16)
+    if ok[i] then pick = i; break end
   end
-  cur[best] = cur[best] - total
-  local upd = {}
-  for i = 1, #pool do upd[2 * i - 1] = f[i]; upd[2 * i] = cur[i] end
-  redis.call('HSET', st, unpack(upd))
-  pick = pool[best]
-elseif s == 'random' then
-  pick = pool[math.floor(rnd * #pool) + 1]
-elseif s == 'weighted_random' then
-  local total = 0
-  for _, inst in ipairs(pool) do total = total + inst.w end
+elseif strategy == 'random' then
+  local p = pool()
+  pick = p[math.floor(rnd * #p) + 1]
+elseif strategy == 'weighted_random' then
+  local p, total = pool(), 0
+  for _, i in ipairs(p) do total = total + all[i].w end
   local x = rnd * total
-  pick = pool[#pool]
-  for _, inst in ipairs(pool) do
-    if x < inst.w then pick = inst; break end
-    x = x - inst.w
+  pick = p[#p]
+  for _, i in ipairs(p) do
+    if x < all[i].w then pick = i; break end
+    x = x - all[i].w
   end
-elseif s == 'least_connections' then
+elseif strategy == 'least_connections' then
   -- Expired leases belong to callers that never reported: release them.
-  local old = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, 64)
+  local old = redis.call('ZRANGEBYSCORE', leases, '-inf', clock(), 'LIMIT', 0, 64)
   for _, l in ipairs(old) do
     local owner = redis.call('HGET', st, 'l:' .. l)
     if owner then redis.call('HINCRBY', st, 'lc:' .. owner, -1); redis.call('HDEL', st, 'l:' .. l) end
     redis.call('ZREM', leases, l)
   end
-  local f = {}
-  for i, inst in ipairs(pool) do f[i] = 'lc:' .. inst.id end
+  local p, f = pool(), {}
+  for k, i in ipairs(p) do f[k] = 'lc:' .. all[i].id end
   local cnt = redis.call('HMGET', st, unpack(f))
-  local best, bestv = 1, nil
-  for i, inst in ipairs(pool) do
-    local v = (tonumber(cnt[i]) or 0) / inst.w
-    if bestv == nil or v < bestv then best, bestv = i, v end
+  local bestv
+  for k, i in ipairs(p) do
+    local v = (tonumber(cnt[k]) or 0) / all[i].w
+    if bestv == nil or v < bestv then pick, bestv = i, v end
   end
-  pick = pool[best]
   lease = ARGV[5]
-  redis.call('ZADD', leases, now + svc.lease * 1000, lease)
-  redis.call('HSET', st, 'l:' .. lease, pick.id)
-  redis.call('HINCRBY', st, 'lc:' .. pick.id, 1)
-elseif s == 'consistent_hash' then
+  local secs = tonumber(redis.call('HGET', cfg, '_lease')) or 30
+  redis.call('ZADD', leases, clock() + secs * 1000, lease)
+  redis.call('HSET', st, 'l:' .. lease, all[pick].id)
+  redis.call('HINCRBY', st, 'lc:' .. all[pick].id, 1)
+elseif strategy == 'consistent_hash' then
+  local p = pool()
   if sticky then
     local bestv
-    for _, inst in ipairs(pool) do
-      local u = (hash32(sticky .. ':' .. inst.id) + 0.5) / 4294967296
-      local v = -inst.w / math.log(u)
-      if bestv == nil or v > bestv then pick, bestv = inst, v end
+    for _, i in ipairs(p) do
+      local u = (hash32(sticky .. ':' .. all[i].id) + 0.5) / 4294967296
+      local v = -all[i].w / math.log(u)
+      if bestv == nil or v > bestv then pick, bestv = i, v end
     end
   else
-    pick = pool[math.floor(rnd * #pool) + 1]
+    pick = p[math.floor(rnd * #p) + 1]
   end
 else
-  return redis.error_reply('GRBADSTRATEGY ' .. tostring(s))
+  return redis.error_reply('GRBADSTRATEGY ' .. tostring(strategy))
 end
+if not pick then return redis.error_reply('GRNOHEALTHY ' .. version) end
 
--- An empty table may encode as [] (cjson cannot tell), so omit empty metadata.
-local meta = pick.m
-if type(meta) ~= 'table' or next(meta) == nil then meta = nil end
-local out = {v = version, i = pick.id, a = pick.a, m = meta, r = reason, rev = tonumber(got[3]), l = lease}
+local inst = all[pick]
+local x = ''
 if ARGV[6] == '1' then
   local th
   if bucket then th = b.bp end
-  out.x = {rule = rule, bucket = bucket, threshold = th, sticky = sticky ~= nil, strategy = s,
-    candidates = #all, healthy = #healthy, panic = panic, probe = probe ~= nil}
+  x = cjson.encode({rule = rule, bucket = bucket, threshold = th, sticky = sticky ~= nil, strategy = strategy,
+    candidates = #all, healthy = nhealthy, panic = panic, probe = probe ~= nil})
 end
-return cjson.encode(out)
+return table.concat({version, inst.id, inst.a, inst.m or '', reason, got[3], lease or '', x}, '\31')

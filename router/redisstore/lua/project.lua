@@ -27,22 +27,20 @@ for _, inst in ipairs(cjson.decode(ARGV[2])) do
   if inst[2] > 0 then redis.call('HSETNX', KEYS[2], 'hb:' .. inst[1], now + inst[2] * 1000) end
 end
 
--- Forget circuit state of instances that are gone and recount open ones.
+-- Forget circuit state of instances that are gone and recount the circuits
+-- that are not closed into cfg's _n, which decide.lua reads first.
 local cb = redis.call('HGETALL', KEYS[3])
 local open, stale = 0, {}
 for i = 1, #cb, 2 do
-  local f = cb[i]
-  if f ~= '_n' then
-    local id, what = string.match(f, '^(.*)|(%w+)$')
-    if id and not known[id] then
-      stale[#stale + 1] = f
-    elseif what == 's' then
-      open = open + 1
-    end
+  local id, what = string.match(cb[i], '^(.*)|(%w+)$')
+  if id and not known[id] then
+    stale[#stale + 1] = cb[i]
+  elseif what == 's' then
+    open = open + 1
   end
 end
 for i = 1, #stale, 1000 do
   redis.call('HDEL', KEYS[3], unpack(stale, i, math.min(i + 999, #stale)))
 end
-redis.call('HSET', KEYS[3], '_n', open)
+redis.call('HSET', KEYS[1], '_n', open)
 return 1

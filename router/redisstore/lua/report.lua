@@ -2,11 +2,12 @@
 -- instance's circuit (consecutive failures, error rate over a two-bucket
 -- sliding window, ejection with growing cooldown, half-open probe result).
 --
--- KEYS[1] cfg, KEYS[2] state, KEYS[3] leases, KEYS[4] circuit (see decide.lua)
+-- KEYS[1] cfg (its _n counts circuits not closed), KEYS[2] state,
+-- KEYS[3] leases, KEYS[4] circuit (see decide.lua)
 -- ARGV[1] instance id, ARGV[2] '1' ok or '0' error, ARGV[3] lease id or ''.
 -- Unknown instances (no i:<id> field in cfg) are refused with GRNOINSTANCE.
 -- Returns the circuit state after the outcome: closed, open or half_open.
-local got = redis.call('HMGET', KEYS[1], '_svc', 'i:' .. ARGV[1])
+local got = redis.call('HMGET', KEYS[1], '_svc', 'i:' .. ARGV[1], '_n')
 if not got[1] then return redis.error_reply('GRNOCFG') end
 if not got[2] then return redis.error_reply('GRNOINSTANCE') end
 local svcraw = got[1]
@@ -66,7 +67,7 @@ elseif not ok then
   local tn, tx = n + pn * share, x + px * share
   local trip = (cb.cf > 0 and f >= cb.cf) or (cb.er > 0 and tn >= cb.mr and tx * 100 >= cb.er * tn)
   if trip then
-    local nopen = tonumber(redis.call('HGET', KEYS[4], '_n') or '0')
+    local nopen = tonumber(got[3]) or 0
     if (nopen + 1) * 100 <= cb.mep * svc.n then
       -- A long healthy stretch since the last ejection forgives earlier ones.
       if closed > 0 and now - closed > cb.max * 1000 then e = 0 end
@@ -79,6 +80,6 @@ end
 redis.call('HSET', KEYS[4], k('u'), u, k('f'), f, k('e'), e, k('w'), ws, k('n'), n, k('x'), x,
   k('pn'), pn, k('px'), px, k('c'), closed)
 if s then redis.call('HSET', KEYS[4], k('s'), s) else redis.call('HDEL', KEYS[4], k('s')) end
-if delta ~= 0 then redis.call('HINCRBY', KEYS[4], '_n', delta) end
+if delta ~= 0 then redis.call('HINCRBY', KEYS[1], '_n', delta) end
 if s == 'o' then return 'open' elseif s == 'h' then return 'half_open' end
 return 'closed'
