@@ -57,7 +57,9 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 
 	store := sqlstore.New(db.Gorm, db.Dialect())
-	rs := redisstore.New(rdb)
+	// Decisions are pipelined: concurrent requests share Redis round trips.
+	rs := redisstore.NewBatched(rdb, 4)
+	defer rs.Close()
 	m := router.NewManager(store, rs, rs, log, nil)
 	if c.Demo {
 		if err := seedDemo(ctx, m); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -189,4 +190,49 @@ func genRequest(rng *rand.Rand) router.Request {
 		}
 	}
 	return req
+}
+
+// TestBatchedDecisions checks the pipelined Store: concurrent decisions all
+// get answers, and a Redis that forgot the script (SCRIPT FLUSH, restart)
+// is taught it again without failing a call.
+func TestBatchedDecisions(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		st := redisstore.NewBatched(rdb, 2)
+		defer st.Close()
+		project(t, st, snapshot(router.RoundRobin, inst("a", "v1", 1), inst("b", "v1", 1)))
+		flush := rdb.ScriptFlush(ctx).Err()
+		if cc, ok := rdb.(*redis.ClusterClient); ok {
+			flush = cc.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error { return c.ScriptFlush(ctx).Err() })
+		}
+		if flush != nil {
+			t.Fatal(flush)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		got := map[string]int{}
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 50 {
+					d, err := st.Decide(ctx, router.Request{Tenant: "globex", Service: "orders"}, router.DecideOptions{})
+					if err != nil {
+						t.Errorf("decide: %v", err)
+						return
+					}
+					mu.Lock()
+					got[d.Instance.ID]++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if got["a"] != 200 || got["b"] != 200 {
+			t.Fatalf("400 round-robin decisions split %v", got)
+		}
+		st.Close()
+		// After Close, decisions still work, one round trip each.
+		decide(t, st, router.Request{Tenant: "globex"})
+	})
 }

@@ -18,8 +18,9 @@ import (
 
 // Store projects routing tables into Redis and decides from them.
 type Store struct {
-	rdb  redis.UniversalClient
-	keys keyCache
+	rdb   redis.UniversalClient
+	keys  keyCache
+	batch *batcher // nil: one round trip per decision
 }
 
 var (
@@ -29,6 +30,28 @@ var (
 
 // New returns a Store on any client: standalone, Sentinel or Cluster.
 func New(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }
+
+// NewBatched returns a Store whose decisions are pipelined: concurrent
+// decisions waiting at the same moment share one round trip, through
+// workers connections at most. Close it to stop the workers.
+func NewBatched(rdb redis.UniversalClient, workers int) *Store {
+	return &Store{rdb: rdb, batch: newBatcher(rdb, workers, 64)}
+}
+
+// Close stops a batched Store's workers; it is a no-op otherwise.
+func (s *Store) Close() {
+	if s.batch != nil {
+		s.batch.close()
+	}
+}
+
+// eval runs a script, batched when the Store is.
+func (s *Store) eval(ctx context.Context, script *redis.Script, keys []string, args ...any) (string, error) {
+	if s.batch != nil {
+		return s.batch.do(ctx, script, keys, args...)
+	}
+	return script.Run(ctx, s.rdb, keys, args...).Text()
+}
 
 // Project replaces the service's routing table unless a newer revision is
 // already projected.
@@ -109,8 +132,8 @@ func (s *Store) Decide(ctx context.Context, req router.Request, opts router.Deci
 		explain = "1"
 	}
 	var rbuf, lbuf [24]byte
-	raw, err := decideScript.Run(ctx, s.rdb, keys, req.Tenant, req.Key, reqJSON,
-		appendRandom(rbuf[:0], rand.Float64()), strconv.AppendUint(lbuf[:0], rand.Uint64(), 36), explain).Text()
+	raw, err := s.eval(ctx, decideScript, keys, req.Tenant, req.Key, reqJSON,
+		appendRandom(rbuf[:0], rand.Float64()), strconv.AppendUint(lbuf[:0], rand.Uint64(), 36), explain)
 	if err != nil {
 		return router.Decision{}, decideError(err, req)
 	}
@@ -197,7 +220,7 @@ func (s *Store) Report(ctx context.Context, o router.Outcome) (router.ReportResu
 	if o.OK {
 		ok = "1"
 	}
-	state, err := reportScript.Run(ctx, s.rdb, keysFor(o.Service).all(), o.Instance, ok, o.Lease).Text()
+	state, err := s.eval(ctx, reportScript, keysFor(o.Service).all(), o.Instance, ok, o.Lease)
 	if err != nil {
 		var rerr redis.Error
 		if errors.As(err, &rerr) {

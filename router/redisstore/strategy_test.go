@@ -40,7 +40,12 @@ func TestStrategies(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
+					// Replicas decide one call at a time or pipelined.
 					replica := redisstore.New(rdb)
+					if r%2 == 1 {
+						replica = redisstore.NewBatched(rdb, 2)
+						defer replica.Close()
+					}
 					for range 250 {
 						d, err := replica.Decide(ctx, req, router.DecideOptions{})
 						if err != nil {

@@ -33,6 +33,7 @@ type redisFlags struct {
 	headers   bool
 	explain   bool
 	poolSize  int
+	batched   int
 }
 
 const redisSummary = `Projects a realistic service into Redis with redisstore, then runs two
@@ -57,6 +58,7 @@ func redisCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.BoolVar(&f.headers, "headers", true, "send a request header with each decision, so the rule is evaluated against it")
 	fs.BoolVar(&f.explain, "explain", false, "ask decide.lua for explanations")
 	fs.IntVar(&f.poolSize, "pool-size", 0, "go-redis PoolSize (0: 2 x concurrency)")
+	fs.IntVar(&f.batched, "batched", 0, "pipeline concurrent decisions through this many workers (redisstore.NewBatched, as greyrouter serve does); 0: one round trip per decision")
 	if err := parse(fs, redisSummary, args, stdout, stderr); err != nil {
 		return err
 	}
@@ -83,6 +85,10 @@ func redisCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	rdb := redis.NewClient(&redis.Options{Addr: f.addr, PoolSize: f.poolSize, MinIdleConns: f.concurrency})
 	defer rdb.Close()
 	st := redisstore.New(rdb)
+	if f.batched > 0 {
+		st = redisstore.NewBatched(rdb, f.batched)
+		defer st.Close()
+	}
 	snap := benchSnapshot(f)
 	if err := st.Drop(ctx, f.service); err != nil {
 		return err
