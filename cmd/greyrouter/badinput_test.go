@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"strings"
 	"testing"
 )
@@ -85,7 +86,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	}
 	help := errb.String()
 	var c config
-	for _, s := range settings(&c) {
+	for _, s := range bind(flag.NewFlagSet("x", flag.ContinueOnError), &c) {
 		if !strings.Contains(help, "--"+s.flag) || !strings.Contains(help, "$"+s.env) {
 			t.Errorf("help lacks --%s / $%s", s.flag, s.env)
 		}
@@ -143,5 +144,21 @@ func TestHealthcheckCommand(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"healthcheck", "ftp://x"}, noenv, &out, &errb); exitCode(err) != 2 {
 		t.Fatalf("bad URL: %v", err)
+	}
+}
+
+func TestFlagsWinOverEnvironment(t *testing.T) {
+	env := map[string]string{"GREYROUTER_ADDR": ":9000", "GREYROUTER_REDIS_POOL_SIZE": "7", "GREYROUTER_DEMO": "true"}
+	getenv := func(k string) string { return env[k] }
+	c, _, err := parseConfig("serve", []string{"--addr", ":9100"}, getenv, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":9100" || c.RedisPoolSize != 7 || !c.Demo || c.LogLevel != "info" {
+		t.Fatalf("config %+v", c)
+	}
+	env["GREYROUTER_REDIS_POOL_SIZE"] = "many"
+	if _, _, err := parseConfig("serve", nil, getenv, &bytes.Buffer{}); exitCode(err) != 2 || !strings.Contains(err.Error(), "GREYROUTER_REDIS_POOL_SIZE") {
+		t.Fatalf("bad environment value: %v", err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -45,111 +44,78 @@ type config struct {
 	AdminToken         string // environment only: never a flag, so it stays out of ps
 }
 
-// setting describes one flag and its environment variable.
+// setting is one flag and the environment variable that sets it too.
 type setting struct {
-	flag, env, help string
-	bind            func(fs *flag.FlagSet, name, usage string)
-	fromEnv         func(string) error
+	flag, env string
 }
 
-func settings(c *config) []setting {
-	str := func(p *string, def string) (func(*flag.FlagSet, string, string), func(string) error) {
-		*p = def
-		return func(fs *flag.FlagSet, n, u string) { fs.StringVar(p, n, *p, u) },
-			func(v string) error { *p = v; return nil }
-	}
-	boolean := func(p *bool) (func(*flag.FlagSet, string, string), func(string) error) {
-		return func(fs *flag.FlagSet, n, u string) { fs.BoolVar(p, n, *p, u) },
-			func(v string) error {
-				b, err := strconv.ParseBool(v)
-				*p = b
-				return err
-			}
-	}
-	integer := func(p *int, def int) (func(*flag.FlagSet, string, string), func(string) error) {
-		*p = def
-		return func(fs *flag.FlagSet, n, u string) { fs.IntVar(p, n, *p, u) },
-			func(v string) error {
-				i, err := strconv.Atoi(v)
-				*p = i
-				return err
-			}
-	}
-	duration := func(p *time.Duration, def time.Duration) (func(*flag.FlagSet, string, string), func(string) error) {
-		*p = def
-		return func(fs *flag.FlagSet, n, u string) { fs.DurationVar(p, n, *p, u) },
-			func(v string) error {
-				d, err := time.ParseDuration(v)
-				*p = d
-				return err
-			}
-	}
-	mk := func(f, env, help string, b func(*flag.FlagSet, string, string), e func(string) error) setting {
-		return setting{flag: f, env: env, help: help, bind: b, fromEnv: e}
-	}
+// bind registers every flag on fs with its default, and returns the
+// settings in --help order.
+func bind(fs *flag.FlagSet, c *config) []setting {
 	var out []setting
-	add := func(s setting) { out = append(out, s) }
-	b, e := str(&c.Addr, ":8080")
-	add(mk("addr", "GREYROUTER_ADDR", "HTTP listen address", b, e))
-	b, e = str(&c.DataDir, "greyrouter-data")
-	add(mk("data-dir", "GREYROUTER_DATA_DIR", "directory for the embedded SQLite database and the generated admin token", b, e))
-	b, e = str(&c.DatabaseURL, "")
-	add(mk("database-url", "DATABASE_URL", "postgres://user:pass@host/db, or a SQLite file path (sqlite:path); empty: SQLite in --data-dir", b, e))
-	b, e = str(&c.RedisURL, "")
-	add(mk("redis-url", "REDIS_URL", "redis:// or rediss:// URL of a standalone Redis; empty (and no cluster or sentinel): embedded in-process Redis, for evaluation only", b, e))
-	b, e = str(&c.RedisClusterAddrs, "")
-	add(mk("redis-cluster-addrs", "REDIS_CLUSTER_ADDRS", "comma-separated host:port seeds of a Redis Cluster", b, e))
-	b, e = str(&c.RedisSentinelAddrs, "")
-	add(mk("redis-sentinel-addrs", "REDIS_SENTINEL_ADDRS", "comma-separated host:port of Redis Sentinels (with --redis-sentinel-master)", b, e))
-	b, e = str(&c.RedisSentinelMain, "")
-	add(mk("redis-sentinel-master", "REDIS_SENTINEL_MASTER", "name of the Sentinel-monitored master", b, e))
-	b, e = str(&c.RedisPassword, "")
-	add(mk("redis-password", "REDIS_PASSWORD", "password for Cluster or Sentinel nodes (a REDIS_URL carries its own)", b, e))
-	b, e = integer(&c.RedisPoolSize, 64)
-	add(mk("redis-pool-size", "GREYROUTER_REDIS_POOL_SIZE", "Redis connections per node; decisions under load need one per concurrent request", b, e))
-	b, e = boolean(&c.SkipMigrations)
-	add(mk("skip-migrations", "GREYROUTER_SKIP_MIGRATIONS", "do not apply pending database migrations at start", b, e))
-	b, e = boolean(&c.Demo)
-	add(mk("demo", "GREYROUTER_DEMO", "seed demo tenants, services, versions and instances (idempotent)", b, e))
-	b, e = str(&c.LogLevel, "info")
-	add(mk("log-level", "GREYROUTER_LOG_LEVEL", "debug, info, warn or error", b, e))
-	b, e = str(&c.LogFormat, "text")
-	add(mk("log-format", "GREYROUTER_LOG_FORMAT", "text or json", b, e))
-	b, e = duration(&c.ShutdownTimeout, 15*time.Second)
-	add(mk("shutdown-timeout", "GREYROUTER_SHUTDOWN_TIMEOUT", "how long in-flight requests may finish after SIGTERM", b, e))
-	b, e = duration(&c.ReconcileInterval, time.Second)
-	add(mk("reconcile-interval", "GREYROUTER_RECONCILE_INTERVAL", "how often to check that Redis still holds the routing table", b, e))
-	b, e = duration(&c.ResyncInterval, time.Minute)
-	add(mk("resync-interval", "GREYROUTER_RESYNC_INTERVAL", "how often to re-project every service from the database regardless", b, e))
+	add := func(name, env string) { out = append(out, setting{name, env}) }
+	fs.StringVar(&c.Addr, "addr", ":8080", "HTTP listen address")
+	add("addr", "GREYROUTER_ADDR")
+	fs.StringVar(&c.DataDir, "data-dir", "greyrouter-data", "directory for the embedded SQLite database and the generated admin token")
+	add("data-dir", "GREYROUTER_DATA_DIR")
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "postgres://user:pass@host/db, or a SQLite file path (sqlite:path); empty: SQLite in --data-dir")
+	add("database-url", "DATABASE_URL")
+	fs.StringVar(&c.RedisURL, "redis-url", "", "redis:// or rediss:// URL of a standalone Redis; empty (and no cluster or sentinel): embedded in-process Redis, for evaluation only")
+	add("redis-url", "REDIS_URL")
+	fs.StringVar(&c.RedisClusterAddrs, "redis-cluster-addrs", "", "comma-separated host:port seeds of a Redis Cluster")
+	add("redis-cluster-addrs", "REDIS_CLUSTER_ADDRS")
+	fs.StringVar(&c.RedisSentinelAddrs, "redis-sentinel-addrs", "", "comma-separated host:port of Redis Sentinels (with --redis-sentinel-master)")
+	add("redis-sentinel-addrs", "REDIS_SENTINEL_ADDRS")
+	fs.StringVar(&c.RedisSentinelMain, "redis-sentinel-master", "", "name of the Sentinel-monitored master")
+	add("redis-sentinel-master", "REDIS_SENTINEL_MASTER")
+	fs.StringVar(&c.RedisPassword, "redis-password", "", "password for Cluster or Sentinel nodes (a REDIS_URL carries its own)")
+	add("redis-password", "REDIS_PASSWORD")
+	fs.IntVar(&c.RedisPoolSize, "redis-pool-size", 64, "Redis connections per node")
+	add("redis-pool-size", "GREYROUTER_REDIS_POOL_SIZE")
+	fs.BoolVar(&c.SkipMigrations, "skip-migrations", false, "do not apply pending database migrations at start")
+	add("skip-migrations", "GREYROUTER_SKIP_MIGRATIONS")
+	fs.BoolVar(&c.Demo, "demo", false, "seed demo tenants, services, versions and instances (idempotent)")
+	add("demo", "GREYROUTER_DEMO")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	add("log-level", "GREYROUTER_LOG_LEVEL")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
+	add("log-format", "GREYROUTER_LOG_FORMAT")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish after SIGTERM")
+	add("shutdown-timeout", "GREYROUTER_SHUTDOWN_TIMEOUT")
+	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", time.Second, "how often to check that Redis still holds the routing table")
+	add("reconcile-interval", "GREYROUTER_RECONCILE_INTERVAL")
+	fs.DurationVar(&c.ResyncInterval, "resync-interval", time.Minute, "how often to re-project every service from the database regardless")
+	add("resync-interval", "GREYROUTER_RESYNC_INTERVAL")
 	return out
 }
 
-// parseConfig reads environment variables, then flags (which win).
+// parseConfig applies environment variables, then flags (which win). only,
+// when given, limits the flags a command accepts.
 func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer, only ...string) (config, []string, error) {
 	var c config
+	all := flag.NewFlagSet("all", flag.ContinueOnError)
 	fs := flag.NewFlagSet("greyrouter "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	all := settings(&c)
 	var used []setting
-	for _, s := range all {
+	for _, s := range bind(all, &c) {
 		if len(only) > 0 && !contains(only, s.flag) {
 			continue
 		}
+		f := all.Lookup(s.flag)
+		fs.Var(f.Value, f.Name, f.Usage)
 		used = append(used, s)
 		if v := getenv(s.env); v != "" {
-			if err := s.fromEnv(v); err != nil {
+			if err := fs.Set(s.flag, v); err != nil {
 				return c, nil, fmt.Errorf("%w: %s=%q: %v", errUsage, s.env, v, err)
 			}
 		}
-		s.bind(fs, s.flag, s.help)
 	}
 	c.AdminToken = getenv("GREYROUTER_ADMIN_TOKEN")
 	if err := fs.Parse(args); err != nil {
+		printUsage(stderr, name, all, used)
 		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stderr, name, fs, used)
 			return c, nil, errHelp
 		}
-		printUsage(stderr, name, fs, used)
 		return c, nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return c, fs.Args(), nil
@@ -164,15 +130,17 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func printUsage(w io.Writer, name string, fs *flag.FlagSet, used []setting) {
+// printUsage documents the command's flags with their defaults (taken from
+// defaults, the flag set bind filled before any environment was applied).
+func printUsage(w io.Writer, name string, defaults *flag.FlagSet, used []setting) {
 	fmt.Fprintf(w, "Usage: greyrouter %s [flags]\n\n%s\n\nFlags (each also read from the environment variable shown):\n", name, commandHelp[name])
 	for _, s := range used {
-		f := fs.Lookup(s.flag)
+		f := defaults.Lookup(s.flag)
 		def := ""
 		if f.DefValue != "" && f.DefValue != "false" {
 			def = fmt.Sprintf(" (default %q)", f.DefValue)
 		}
-		fmt.Fprintf(w, "  --%s, $%s\n        %s%s\n", s.flag, s.env, s.help, def)
+		fmt.Fprintf(w, "  --%s, $%s\n        %s%s\n", s.flag, s.env, f.Usage, def)
 	}
 	if name == "serve" {
 		fmt.Fprintf(w, "\nEnvironment only:\n  $GREYROUTER_ADMIN_TOKEN\n        bearer token for the admin and resolve APIs (break-glass credential);\n        when unset, one is generated at first start, stored in <data-dir>/admin-token (mode 0600) and printed once\n")

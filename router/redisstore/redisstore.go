@@ -100,19 +100,6 @@ func (s *Store) MarkIntact(ctx context.Context) error {
 	return nil
 }
 
-// explainDoc is decide.lua's explanation.
-type explainDoc struct {
-	Rule       *int   `json:"rule"`
-	Bucket     *int   `json:"bucket"`
-	Threshold  *int   `json:"threshold"`
-	Sticky     bool   `json:"sticky"`
-	Strategy   string `json:"strategy"`
-	Candidates int    `json:"candidates"`
-	Healthy    int    `json:"healthy"`
-	Panic      bool   `json:"panic"`
-	Probe      bool   `json:"probe"`
-}
-
 // replyFields is the number of \x1f-separated fields in decide.lua's reply.
 const replyFields = 8
 
@@ -171,14 +158,10 @@ func parseDecision(raw string) (router.Decision, error) {
 		}
 	}
 	if f[7] != "" {
-		var x explainDoc
-		if err := json.Unmarshal([]byte(f[7]), &x); err != nil {
+		// decide.lua names the explanation's fields as router.Explanation does.
+		out.Explain = &router.Explanation{}
+		if err := json.Unmarshal([]byte(f[7]), out.Explain); err != nil {
 			return router.Decision{}, fmt.Errorf("decode explanation: %w", err)
-		}
-		out.Explain = &router.Explanation{
-			Rule: x.Rule, Bucket: x.Bucket, Threshold: x.Threshold, Sticky: x.Sticky,
-			Strategy: router.Strategy(x.Strategy), Candidates: x.Candidates, Healthy: x.Healthy,
-			Panic: x.Panic, Probe: x.Probe,
 		}
 	}
 	return out, nil
