@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/greyrouter/greyrouter/internal/apperr"
@@ -26,6 +27,8 @@ type Manager struct {
 	now     func() time.Time
 	dirtyMu sync.Mutex
 	dirty   map[string]bool // services whose projection failed
+	// rebuilds counts full rebuilds after the projection was found lost.
+	rebuilds atomic.Int64
 }
 
 // NewManager wires a Manager; now may be nil for time.Now.
@@ -109,15 +112,20 @@ func (m *Manager) project(ctx context.Context, services map[string]bool) {
 	}
 	for s := range services {
 		if err := m.SyncService(ctx, s); err != nil {
-			m.markDirty(s)
+			m.setDirty(s, true)
 			m.log.Warn("projection failed; the reconciler will retry", "service", s, "err", err)
 		}
 	}
 }
 
-func (m *Manager) markDirty(service string) {
+// setDirty records whether a service's projection awaits a retry.
+func (m *Manager) setDirty(service string, dirty bool) {
 	m.dirtyMu.Lock()
-	m.dirty[service] = true
+	if dirty {
+		m.dirty[service] = true
+	} else {
+		delete(m.dirty, service)
+	}
 	m.dirtyMu.Unlock()
 }
 
@@ -131,7 +139,11 @@ func (m *Manager) SyncService(ctx context.Context, name string) error {
 	}
 	svc, err := m.store.GetService(ctx, name)
 	if apperr.Is(err, apperr.NotFound) {
-		return m.proj.Drop(ctx, name)
+		if err := m.proj.Drop(ctx, name); err != nil {
+			return err
+		}
+		m.setDirty(name, false)
+		return nil
 	}
 	if err != nil {
 		return err
@@ -153,7 +165,11 @@ func (m *Manager) SyncService(ctx context.Context, name string) error {
 	for _, t := range tenants {
 		snap.Tenants = append(snap.Tenants, t.Name)
 	}
-	return m.proj.Project(ctx, snap)
+	if err := m.proj.Project(ctx, snap); err != nil {
+		return err
+	}
+	m.setDirty(name, false)
+	return nil
 }
 
 // SyncAll projects every service and marks the projection intact.
@@ -165,7 +181,7 @@ func (m *Manager) SyncAll(ctx context.Context) error {
 	var errs []error
 	for _, s := range svcs {
 		if err := m.SyncService(ctx, s.Name); err != nil {
-			m.markDirty(s.Name)
+			m.setDirty(s.Name, true)
 			errs = append(errs, fmt.Errorf("project %s: %w", s.Name, err))
 		}
 	}
@@ -174,6 +190,17 @@ func (m *Manager) SyncAll(ctx context.Context) error {
 	}
 	return m.proj.MarkIntact(ctx)
 }
+
+// Pending returns how many services' projections failed and await a retry:
+// decisions for them may be served from an older table meanwhile.
+func (m *Manager) Pending() int {
+	m.dirtyMu.Lock()
+	defer m.dirtyMu.Unlock()
+	return len(m.dirty)
+}
+
+// Rebuilds returns how many times the projection was found lost and rebuilt.
+func (m *Manager) Rebuilds() int64 { return m.rebuilds.Load() }
 
 // Reconcile repairs the projection: a full rebuild when the projection was
 // lost (Redis flushed or restarted empty), otherwise a retry of services
@@ -185,16 +212,24 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 	}
 	if !ok {
 		m.log.Warn("routing projection missing (redis lost its data); rebuilding from the database")
-		return m.SyncAll(ctx)
+		m.rebuilds.Add(1)
+		start := time.Now()
+		if err := m.SyncAll(ctx); err != nil {
+			return err
+		}
+		m.log.Info("routing projection rebuilt", "took", time.Since(start))
+		return nil
 	}
 	m.dirtyMu.Lock()
-	dirty := m.dirty
-	m.dirty = map[string]bool{}
+	dirty := make([]string, 0, len(m.dirty))
+	for s := range m.dirty {
+		dirty = append(dirty, s)
+	}
 	m.dirtyMu.Unlock()
 	var errs []error
-	for s := range dirty {
+	for _, s := range dirty {
+		// SyncService clears the mark when it succeeds.
 		if err := m.SyncService(ctx, s); err != nil {
-			m.markDirty(s)
 			errs = append(errs, err)
 		}
 	}

@@ -146,7 +146,8 @@ func TestEndToEnd(t *testing.T) {
 					}
 					time.Sleep(50 * time.Millisecond)
 				}
-				// The reconciler restores the projection marker by itself.
+				// The reconciler restores the projection marker by itself,
+				// and says so in the metrics.
 				cl := rs.Client(t)
 				deadline = time.Now().Add(10 * time.Second)
 				for cl.Exists(context.Background(), "gr:epoch").Val() != 1 {
@@ -154,6 +155,13 @@ func TestEndToEnd(t *testing.T) {
 						t.Fatal("projection not rebuilt by the reconciler")
 					}
 					time.Sleep(50 * time.Millisecond)
+				}
+				m := s.call(t, "GET", "/metrics", nil).raw
+				if !strings.Contains(m, "greyrouter_projection_rebuilds_total 1") && !strings.Contains(m, "greyrouter_projection_rebuilds_total 2") {
+					t.Fatalf("rebuilds not counted:\n%s", grepLines(m, "greyrouter_projection"))
+				}
+				if r := s.call(t, "GET", "/readyz", nil).must(t, 200); r.str("checks", "projection") != "ok" {
+					t.Fatalf("readyz: %s", r.raw)
 				}
 			})
 		})
@@ -310,5 +318,53 @@ func TestServeThroughSentinel(t *testing.T) {
 	// The routing table really is in the master the Sentinel named.
 	if n := sn.Master.Client(t).Exists(context.Background(), "gr:{orders}:cfg").Val(); n != 1 {
 		t.Fatal("routing table not found in the sentinel's master")
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestChangesDuringARedisOutage checks that configuration writes succeed
+// while Redis is down (the database is the source of truth), that readiness
+// and metrics say the projection is pending, and that routing follows the
+// change once Redis is back, without operator action.
+func TestChangesDuringARedisOutage(t *testing.T) {
+	rs := testutil.Redis(t)
+	s := start(t, map[string]string{"REDIS_URL": "redis://" + rs.Addr + "/0", "DATABASE_URL": testutil.Postgres(t)})
+	setupOrders(t, s)
+	rs.Stop(t)
+	s.call(t, "PUT", "/api/v1/tenants/acme/bindings/orders", map[string]any{"mode": "pin", "version": "v2"}).must(t, 200)
+	if r := s.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "orders"}); r.status != 503 || r.errCode() != "unavailable" {
+		t.Fatalf("resolve with Redis down: %d %s", r.status, r.raw)
+	}
+	r := s.call(t, "GET", "/readyz", nil)
+	if r.status != 503 || !strings.Contains(r.str("checks", "projection"), "1 services") {
+		t.Fatalf("readyz during the outage: %d %s", r.status, r.raw)
+	}
+	if m := s.call(t, "GET", "/metrics", nil).raw; !strings.Contains(m, "greyrouter_projection_pending_services 1") {
+		t.Fatalf("pending projection not in metrics:\n%s", grepLines(m, "greyrouter_projection"))
+	}
+	rs.Start(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := s.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "orders"})
+		if r.status == 200 && r.str("version") == "v2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("routing did not follow the change made during the outage: %s", r.raw)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	waitReady(t, s.base)
+	if r := s.call(t, "GET", "/readyz", nil); r.str("checks", "projection") != "ok" {
+		t.Fatalf("projection still pending after recovery: %s", r.raw)
 	}
 }

@@ -89,6 +89,24 @@ func (s *RedisServer) Restart(t testing.TB) {
 	}
 }
 
+// Stop stops the server until Start: clients see connection errors, as in
+// an outage. It needs a server of the test's own (not TEST_REDIS_ADDR).
+func (s *RedisServer) Stop(t testing.TB) {
+	t.Helper()
+	if s.proc == nil {
+		t.Skip("testutil: cannot stop the shared TEST_REDIS_ADDR server")
+	}
+	s.proc.stop()
+}
+
+// Start starts a stopped server again on the same port, empty.
+func (s *RedisServer) Start(t testing.TB) {
+	t.Helper()
+	if err := s.proc.start(); err != nil {
+		t.Fatalf("testutil: start redis-server again: %v", err)
+	}
+}
+
 func (s *RedisServer) simulateRestart(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -43,7 +44,7 @@ type Config struct {
 // New builds the API; call Handler for the http.Handler.
 func New(cfg Config) *API {
 	a := &API{m: cfg.Manager, log: cfg.Log, adminToken: cfg.AdminToken, checks: cfg.Checks, reg: cfg.Registry}
-	a.metrics = newMetrics(cfg.Registry)
+	a.metrics = newMetrics(cfg.Registry, cfg.Manager)
 	return a
 }
 
@@ -114,6 +115,13 @@ func (a *API) readyz(c *gin.Context) {
 			continue
 		}
 		details[ch.Name] = "ok"
+	}
+	// A projection awaiting retry does not make the router unready (it still
+	// decides from the last table), but operators should see it.
+	if n := a.m.Pending(); n > 0 {
+		details["projection"] = fmt.Sprintf("%d services await a retry of their routing table", n)
+	} else {
+		details["projection"] = "ok"
 	}
 	c.JSON(code, gin.H{"status": status, "checks": details})
 }
