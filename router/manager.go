@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/greyrouter/greyrouter/internal/apperr"
 )
 
@@ -29,6 +31,9 @@ type Manager struct {
 	dirty   map[string]bool // services whose projection failed
 	// rebuilds counts full rebuilds after the projection was found lost.
 	rebuilds atomic.Int64
+	// heal collapses concurrent re-projections of one service, so a burst
+	// of decisions after Redis lost its data costs one database read.
+	heal singleflight.Group
 }
 
 // NewManager wires a Manager; now may be nil for time.Now.
@@ -272,11 +277,17 @@ func (m *Manager) Resolve(ctx context.Context, req Request, opts DecideOptions) 
 	if !errors.Is(err, ErrNotProjected) {
 		return d, err
 	}
-	if _, err := m.store.GetService(ctx, req.Service); err != nil {
+	_, err, _ = m.heal.Do(req.Service, func() (any, error) {
+		if _, err := m.store.GetService(ctx, req.Service); err != nil {
+			return nil, err
+		}
+		if err := m.SyncService(ctx, req.Service); err != nil {
+			return nil, apperr.Wrap(apperr.Unavailable, err, "routing table unavailable")
+		}
+		return nil, nil
+	})
+	if err != nil {
 		return Decision{}, err
-	}
-	if err := m.SyncService(ctx, req.Service); err != nil {
-		return Decision{}, apperr.Wrap(apperr.Unavailable, err, "routing table unavailable")
 	}
 	d, err = m.dec.Decide(ctx, req, opts)
 	if errors.Is(err, ErrNotProjected) {
