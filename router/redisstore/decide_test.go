@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/greyrouter/greyrouter/internal/apperr"
+	"github.com/greyrouter/greyrouter/internal/testutil"
 	"github.com/greyrouter/greyrouter/router"
 	"github.com/greyrouter/greyrouter/router/redisstore"
 )
@@ -235,4 +236,28 @@ func TestBatchedDecisions(t *testing.T) {
 		// After Close, decisions still work, one round trip each.
 		decide(t, st, router.Request{Tenant: "globex"})
 	})
+}
+
+// TestProjectingAnUnchangedTableWritesNothing checks the resync shortcut:
+// the same content is not rewritten, a changed one is.
+func TestProjectingAnUnchangedTableWritesNothing(t *testing.T) {
+	rdb := testutil.Redis(t).Client(t)
+	ctx := context.Background()
+	st := redisstore.New(rdb)
+	snap := snapshot(router.RoundRobin, inst("a", "v1", 1))
+	project(t, st, snap)
+	rdb.HSet(ctx, "gr:{orders}:cfg", "marker", "1")
+	snap.Revision += 10 // a later revision of the same content
+	project(t, st, snap)
+	if rdb.HExists(ctx, "gr:{orders}:cfg", "marker").Val() != true {
+		t.Fatal("an unchanged table was rewritten")
+	}
+	snap.Instances = append(snap.Instances, inst("b", "v1", 1))
+	project(t, st, snap)
+	if rdb.HExists(ctx, "gr:{orders}:cfg", "marker").Val() {
+		t.Fatal("a changed table was not rewritten")
+	}
+	if got := count(t, st, router.Request{Tenant: "globex"}, 4); got["b"] != 2 {
+		t.Fatalf("new instance not routed: %v", got)
+	}
 }

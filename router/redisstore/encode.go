@@ -1,8 +1,11 @@
 package redisstore
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -175,9 +178,9 @@ func encodeSnapshot(s router.Snapshot) (fields []any, seeds string, err error) {
 		"_s", string(s.Service.Strategy), "_d", s.Service.DefaultVersion,
 		"_lease", strconv.Itoa(s.Service.LeaseSeconds))
 	add("_svc", encodeService(s.Service, count))
-	for v, list := range byVersion {
-		add("v:"+v, list)
-		fields = append(fields, "q:"+v, wrrCycle(list))
+	for _, v := range slices.Sorted(maps.Keys(byVersion)) {
+		add("v:"+v, byVersion[v])
+		fields = append(fields, "q:"+v, wrrCycle(byVersion[v]))
 	}
 	bound := map[string]bool{}
 	for _, b := range s.Bindings {
@@ -193,5 +196,24 @@ func encodeSnapshot(s router.Snapshot) (fields []any, seeds string, err error) {
 	if err == nil && e != nil {
 		err = e
 	}
+	fields = append(fields, "_sum", checksum(fields, sb))
 	return fields, string(sb), err
+}
+
+// checksum digests a table's content (every field/value pair but _rev, and
+// the heartbeat seeds), so an unchanged table need not be rewritten by the
+// periodic resync.
+func checksum(fields []any, seeds []byte) string {
+	h := sha1.New()
+	for i := 0; i+1 < len(fields); i += 2 {
+		if fields[i] == "_rev" {
+			continue
+		}
+		h.Write([]byte(fields[i].(string)))
+		h.Write([]byte{0})
+		h.Write([]byte(fields[i+1].(string)))
+		h.Write([]byte{0})
+	}
+	h.Write(seeds)
+	return hex.EncodeToString(h.Sum(nil))
 }

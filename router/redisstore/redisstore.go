@@ -61,6 +61,11 @@ func (s *Store) Project(ctx context.Context, snap router.Snapshot) error {
 		return err
 	}
 	k := keysFor(snap.Service.Name)
+	// The periodic resync re-projects every service: skip the rewrite when
+	// the table in Redis already holds exactly this content.
+	if cur, err := s.rdb.HGet(ctx, k.cfg, "_sum").Result(); err == nil && cur == fields[len(fields)-1] {
+		return nil
+	}
 	args := make([]any, 0, 2+len(fields))
 	args = append(args, snap.Revision, seeds)
 	args = append(args, fields...)
