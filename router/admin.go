@@ -31,7 +31,7 @@ func (m *Manager) CreateTenant(ctx context.Context, actor string, t Tenant) (Ten
 		}
 		t.CreatedAt = m.now().UTC()
 		t.UpdatedAt = t.CreatedAt
-		rec.touch("*")
+		rec.tenant(t.Name, true)
 		if err := tx.PutTenant(ctx, t); err != nil {
 			return err
 		}
@@ -73,7 +73,7 @@ func (m *Manager) DeleteTenant(ctx context.Context, actor, name string) (Revisio
 		if len(bs) > 0 {
 			return apperr.New(apperr.Conflict, "tenant %q still has %d bindings; delete them first", name, len(bs))
 		}
-		rec.touch("*")
+		rec.tenant(name, false)
 		if err := tx.DeleteTenant(ctx, name); err != nil {
 			return err
 		}

@@ -9,37 +9,25 @@ import (
 // checkIntegrity verifies, inside the writing transaction, that every
 // reference of the touched services resolves: the default version exists and
 // is not retired, each binding names an existing tenant and routable
-// versions, and each instance's version exists. "*" checks every service.
-// One check for every kind of write (including rollbacks) means no write
-// path can leave a dangling reference.
-func checkIntegrity(ctx context.Context, tx Tx, services map[string]bool) error {
-	names := make([]string, 0, len(services))
-	if services["*"] {
-		all, err := tx.ListServices(ctx, Page{})
-		if err != nil {
-			return err
-		}
-		for _, s := range all {
-			names = append(names, s.Name)
-		}
-		// Bindings of services that no longer exist are dangling too.
-		bs, err := tx.ListBindings(ctx, BindingFilter{})
-		if err != nil {
-			return err
-		}
-		for _, b := range bs {
-			if _, err := tx.GetService(ctx, b.Service); apperr.Is(err, apperr.NotFound) {
-				return apperr.New(apperr.Conflict, "binding %s/%s refers to missing service %q", b.Tenant, b.Service, b.Service)
-			}
-		}
-	} else {
-		for s := range services {
-			names = append(names, s)
-		}
-	}
-	for _, name := range names {
+// versions, and each instance's version exists; and that no deleted tenant
+// keeps a binding. One check for every kind of write (including rollbacks)
+// means no write path can leave a dangling reference.
+func checkIntegrity(ctx context.Context, tx Tx, services, tenants map[string]bool) error {
+	for name := range services {
 		if err := checkService(ctx, tx, name); err != nil {
 			return err
+		}
+	}
+	for name, present := range tenants {
+		if present {
+			continue
+		}
+		bs, err := tx.ListBindings(ctx, BindingFilter{Tenant: name})
+		if err != nil {
+			return err
+		}
+		if len(bs) > 0 {
+			return apperr.New(apperr.Conflict, "tenant %q still has %d bindings", name, len(bs))
 		}
 	}
 	return nil

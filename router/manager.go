@@ -47,10 +47,11 @@ func NewManager(store Store, proj Projector, dec Decider, log *slog.Logger, now 
 // Store returns the manager's store for read-only queries.
 func (m *Manager) Store() Reader { return m.store }
 
-// recorder collects the changes of one revision.
+// recorder collects the changes of one revision and what they touch.
 type recorder struct {
 	changes  []Change
-	services map[string]bool // services to re-project; "*" means all
+	services map[string]bool // services to re-project
+	tenants  map[string]bool // tenants created (true) or deleted (false)
 }
 
 func (r *recorder) add(kind Kind, key string, before, after any) error {
@@ -68,6 +69,8 @@ func (r *recorder) add(kind Kind, key string, before, after any) error {
 
 func (r *recorder) touch(service string) { r.services[service] = true }
 
+func (r *recorder) tenant(name string, present bool) { r.tenants[name] = present }
+
 func marshalOrNil(v any) (json.RawMessage, error) {
 	if v == nil {
 		return nil, nil
@@ -84,13 +87,13 @@ func marshalOrNil(v any) (json.RawMessage, error) {
 // services.
 func (m *Manager) change(ctx context.Context, actor, summary string, fn func(ctx context.Context, tx Tx, rec *recorder) error) (Revision, error) {
 	var rev Revision
-	rec := &recorder{services: map[string]bool{}}
+	var rec *recorder
 	err := m.store.InTx(ctx, func(tx Tx) error {
-		rec.changes, rec.services = nil, map[string]bool{}
+		rec = &recorder{services: map[string]bool{}, tenants: map[string]bool{}}
 		if err := fn(ctx, tx, rec); err != nil {
 			return err
 		}
-		if err := checkIntegrity(ctx, tx, rec.services); err != nil {
+		if err := checkIntegrity(ctx, tx, rec.services, rec.tenants); err != nil {
 			return err
 		}
 		if len(rec.changes) == 0 {
@@ -103,18 +106,35 @@ func (m *Manager) change(ctx context.Context, actor, summary string, fn func(ctx
 		return Revision{}, err
 	}
 	m.project(ctx, rec.services)
+	m.projectTenants(ctx, rec.tenants)
 	return rev, nil
+}
+
+// projectTenants adds or removes tenants in every service's table. A
+// failure marks the service for a full re-projection by the reconciler.
+func (m *Manager) projectTenants(ctx context.Context, tenants map[string]bool) {
+	if len(tenants) == 0 {
+		return
+	}
+	svcs, err := m.store.ListServices(ctx, Page{})
+	if err != nil {
+		m.log.Warn("tenant projection skipped; the next resync applies it", "err", err)
+		return
+	}
+	for _, s := range svcs {
+		for t, present := range tenants {
+			if err := m.proj.SetTenant(ctx, s.Name, t, present); err != nil {
+				m.setDirty(s.Name, true)
+				m.log.Warn("tenant projection failed; the reconciler will retry", "service", s.Name, "tenant", t, "err", err)
+				break
+			}
+		}
+	}
 }
 
 // project refreshes the projection of the given services, remembering any
 // failure for the reconciler.
 func (m *Manager) project(ctx context.Context, services map[string]bool) {
-	if services["*"] {
-		if err := m.SyncAll(ctx); err != nil {
-			m.log.Warn("projection failed; the reconciler will retry", "err", err)
-		}
-		return
-	}
 	for s := range services {
 		if err := m.SyncService(ctx, s); err != nil {
 			m.setDirty(s, true)

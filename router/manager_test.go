@@ -162,3 +162,23 @@ func TestIntegrityIsCheckedOnEveryWrite(t *testing.T) {
 		t.Fatal("a refused write changed routing")
 	}
 }
+
+func TestTenantsAppearAndDisappearAtOnce(t *testing.T) {
+	m := newManager(t)
+	seed(t, m)
+	ctx := context.Background()
+	must[router.Tenant](t)(m.CreateTenant(ctx, "bob", router.Tenant{Name: "newco"}))
+	if resolve(t, m, "newco") != "v1" {
+		t.Fatal("new tenant not routed to the default version")
+	}
+	if _, err := m.DeleteTenant(ctx, "bob", "newco"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.Resolve(ctx, router.Request{Tenant: "newco", Service: "orders"}, router.DecideOptions{})
+	if !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("deleted tenant still routed: %v", err)
+	}
+	if m.Pending() != 0 {
+		t.Fatalf("%d services pending", m.Pending())
+	}
+}

@@ -68,10 +68,10 @@ func (m *Manager) restore(ctx context.Context, tx Tx, rec *recorder, kind Kind, 
 	case KindTenant:
 		cur, err := tx.GetTenant(ctx, key)
 		return restoreRecord(ctx, rec, kind, key, at, cur, err, func(t Tenant) error {
-			rec.touch("*")
+			rec.tenant(key, true)
 			return tx.PutTenant(ctx, t)
 		}, func() error {
-			rec.touch("*")
+			rec.tenant(key, false)
 			return tx.DeleteTenant(ctx, key)
 		})
 	case KindService:

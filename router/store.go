@@ -90,6 +90,9 @@ type Projector interface {
 	Project(ctx context.Context, s Snapshot) error
 	// Drop removes a deleted service's routing table and state.
 	Drop(ctx context.Context, service string) error
+	// SetTenant adds (present) or removes a tenant without a binding in a
+	// service's projected table, without rewriting the table.
+	SetTenant(ctx context.Context, service, tenant string, present bool) error
 	// Intact reports whether the projection is still present; it turns
 	// false when the backing store lost its data.
 	Intact(ctx context.Context) (bool, error)

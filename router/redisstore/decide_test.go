@@ -246,18 +246,47 @@ func TestProjectingAnUnchangedTableWritesNothing(t *testing.T) {
 	st := redisstore.New(rdb)
 	snap := snapshot(router.RoundRobin, inst("a", "v1", 1))
 	project(t, st, snap)
-	rdb.HSet(ctx, "gr:{orders}:cfg", "marker", "1")
+	// A value changed behind the projection's back shows whether the
+	// table was rewritten.
+	rdb.HSet(ctx, "gr:{orders}:cfg", "_lease", "999")
 	snap.Revision += 10 // a later revision of the same content
 	project(t, st, snap)
-	if rdb.HExists(ctx, "gr:{orders}:cfg", "marker").Val() != true {
+	if rdb.HGet(ctx, "gr:{orders}:cfg", "_lease").Val() != "999" {
 		t.Fatal("an unchanged table was rewritten")
 	}
 	snap.Instances = append(snap.Instances, inst("b", "v1", 1))
 	project(t, st, snap)
-	if rdb.HExists(ctx, "gr:{orders}:cfg", "marker").Val() {
+	if rdb.HGet(ctx, "gr:{orders}:cfg", "_lease").Val() == "999" {
 		t.Fatal("a changed table was not rewritten")
 	}
 	if got := count(t, st, router.Request{Tenant: "globex"}, 4); got["b"] != 2 {
 		t.Fatalf("new instance not routed: %v", got)
 	}
+
+	t.Run("tenants are added and removed without a rewrite", func(t *testing.T) {
+		rdb.HSet(ctx, "gr:{orders}:cfg", "_lease", "999")
+		if err := st.SetTenant(ctx, "orders", "initech", true); err != nil {
+			t.Fatal(err)
+		}
+		if d := decide(t, st, router.Request{Tenant: "initech"}); d.Reason != "default" {
+			t.Fatalf("added tenant: %+v", d)
+		}
+		// The full projection that includes the tenant is a no-op.
+		snap.Tenants = append(snap.Tenants, "initech")
+		project(t, st, snap)
+		if rdb.HGet(ctx, "gr:{orders}:cfg", "_lease").Val() != "999" {
+			t.Fatal("table rewritten although only a tenant was added")
+		}
+		if err := st.SetTenant(ctx, "orders", "initech", false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Decide(ctx, router.Request{Tenant: "initech", Service: "orders"}, router.DecideOptions{}); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("removed tenant still routed: %v", err)
+		}
+		// A table missing a tenant that the database has is repaired.
+		project(t, st, snap)
+		if d := decide(t, st, router.Request{Tenant: "initech"}); d.Reason != "default" {
+			t.Fatalf("resync did not restore the tenant: %+v", d)
+		}
+	})
 }

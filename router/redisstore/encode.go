@@ -200,13 +200,13 @@ func encodeSnapshot(s router.Snapshot) (fields []any, seeds string, err error) {
 	return fields, string(sb), err
 }
 
-// checksum digests a table's content (every field/value pair but _rev, and
-// the heartbeat seeds), so an unchanged table need not be rewritten by the
-// periodic resync.
+// checksum digests a table's content (every field/value pair but _rev and
+// binding-less tenants, plus the heartbeat seeds), so an unchanged table
+// need not be rewritten by the periodic resync.
 func checksum(fields []any, seeds []byte) string {
 	h := sha1.New()
 	for i := 0; i+1 < len(fields); i += 2 {
-		if fields[i] == "_rev" {
+		if fields[i] == "_rev" || (strings.HasPrefix(fields[i].(string), "t:") && fields[i+1] == "") {
 			continue
 		}
 		h.Write([]byte(fields[i].(string)))

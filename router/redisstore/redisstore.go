@@ -62,8 +62,15 @@ func (s *Store) Project(ctx context.Context, snap router.Snapshot) error {
 	}
 	k := keysFor(snap.Service.Name)
 	// The periodic resync re-projects every service: skip the rewrite when
-	// the table in Redis already holds exactly this content.
-	if cur, err := s.rdb.HGet(ctx, k.cfg, "_sum").Result(); err == nil && cur == fields[len(fields)-1] {
+	// the table in Redis already holds exactly this content. The checksum
+	// leaves out tenants without a binding (SetTenant maintains those), so
+	// the field count is compared too.
+	var sum *redis.StringCmd
+	var n *redis.IntCmd
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		sum, n = p.HGet(ctx, k.cfg, "_sum"), p.HLen(ctx, k.cfg)
+		return nil
+	}); err == nil && sum.Val() == fields[len(fields)-1] && n.Val() == int64(len(fields)/2+1) {
 		return nil
 	}
 	args := make([]any, 0, 2+len(fields))
@@ -84,6 +91,18 @@ func (s *Store) Drop(ctx context.Context, service string) error {
 		if err := s.rdb.Del(ctx, key).Err(); err != nil {
 			return apperr.Wrap(apperr.Unavailable, err, "drop service "+service)
 		}
+	}
+	return nil
+}
+
+// SetTenant adds or removes a binding-less tenant in a projected table.
+func (s *Store) SetTenant(ctx context.Context, service, tenant string, present bool) error {
+	op := "0"
+	if present {
+		op = "1"
+	}
+	if err := tenantScript.Run(ctx, s.rdb, []string{keysFor(service).cfg}, tenant, op).Err(); err != nil {
+		return apperr.Wrap(apperr.Unavailable, err, "project tenant "+tenant)
 	}
 	return nil
 }

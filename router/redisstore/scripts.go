@@ -15,6 +15,8 @@ var (
 	projectSrc string
 	//go:embed lua/heartbeat.lua
 	heartbeatSrc string
+	//go:embed lua/tenant.lua
+	tenantSrc string
 )
 
 // The scripts, wrapped once: Run sends EVALSHA and falls back to EVAL when
@@ -24,6 +26,7 @@ var (
 	reportScript    = redis.NewScript(reportSrc)
 	projectScript   = redis.NewScript(projectSrc)
 	heartbeatScript = redis.NewScript(heartbeatSrc)
+	tenantScript    = redis.NewScript(tenantSrc)
 )
 
 // keys are the Redis keys of one service, all in the slot of its hash tag.
