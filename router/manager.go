@@ -287,27 +287,29 @@ func (m *Manager) RunReconciler(ctx context.Context, interval, fullEvery time.Du
 }
 
 // Resolve decides a version and instance for a request. When the service's
-// routing table is missing it is projected from the store and the decision
-// retried once, so a flushed Redis heals on the first request.
+// routing table is missing, or lacks a tenant that the store has (a
+// projection raced with the tenant's creation), the table is projected from
+// the store and the decision retried once, so a flushed Redis heals on the
+// first request.
 func (m *Manager) Resolve(ctx context.Context, req Request, opts DecideOptions) (Decision, error) {
 	if err := req.Validate(); err != nil {
 		return Decision{}, err
 	}
 	d, err := m.dec.Decide(ctx, req, opts)
-	if !errors.Is(err, ErrNotProjected) {
+	switch {
+	case errors.Is(err, ErrNotProjected):
+		if _, err := m.store.GetService(ctx, req.Service); err != nil {
+			return Decision{}, err
+		}
+	case errors.Is(err, ErrUnknownTenant):
+		if _, terr := m.store.GetTenant(ctx, req.Tenant); terr != nil {
+			return Decision{}, err
+		}
+	default:
 		return d, err
 	}
-	_, err, _ = m.heal.Do(req.Service, func() (any, error) {
-		if _, err := m.store.GetService(ctx, req.Service); err != nil {
-			return nil, err
-		}
-		if err := m.SyncService(ctx, req.Service); err != nil {
-			return nil, apperr.Wrap(apperr.Unavailable, err, "routing table unavailable")
-		}
-		return nil, nil
-	})
-	if err != nil {
-		return Decision{}, err
+	if _, err, _ := m.heal.Do(req.Service, func() (any, error) { return nil, m.SyncService(ctx, req.Service) }); err != nil {
+		return Decision{}, apperr.Wrap(apperr.Unavailable, err, "routing table unavailable")
 	}
 	d, err = m.dec.Decide(ctx, req, opts)
 	if errors.Is(err, ErrNotProjected) {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/greyrouter/greyrouter/internal/apperr"
 	"github.com/greyrouter/greyrouter/internal/dbx"
 	"github.com/greyrouter/greyrouter/internal/testutil"
@@ -20,6 +22,13 @@ func TestMain(m *testing.M) { os.Exit(testutil.RunMain(m)) }
 // newManager wires a Manager over SQLite and a real Redis.
 func newManager(t *testing.T) *router.Manager {
 	t.Helper()
+	m, _ := newManagerAndRedis(t)
+	return m
+}
+
+// newManagerAndRedis is newManager that also returns a client of its Redis.
+func newManagerAndRedis(t *testing.T) (*router.Manager, *redis.Client) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := dbx.Open(ctx, "", t.TempDir(), nil)
 	if err != nil {
@@ -29,8 +38,9 @@ func newManager(t *testing.T) *router.Manager {
 	if _, err := dbx.Up(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	rs := redisstore.New(testutil.Redis(t).Client(t))
-	return router.NewManager(sqlstore.New(db.Gorm, db.Dialect()), rs, rs, slog.New(slog.DiscardHandler), nil)
+	rdb := testutil.Redis(t).Client(t)
+	rs := redisstore.New(rdb)
+	return router.NewManager(sqlstore.New(db.Gorm, db.Dialect()), rs, rs, slog.New(slog.DiscardHandler), nil), rdb
 }
 
 func must[T any](t *testing.T) func(T, router.Revision, error) T {
@@ -180,5 +190,21 @@ func TestTenantsAppearAndDisappearAtOnce(t *testing.T) {
 	}
 	if m.Pending() != 0 {
 		t.Fatalf("%d services pending", m.Pending())
+	}
+}
+
+// TestAMissingTenantFieldHeals checks that a table lacking a tenant the
+// database has (a full projection that raced with the tenant's creation)
+// is repaired by the first decision for that tenant.
+func TestAMissingTenantFieldHeals(t *testing.T) {
+	ctx := context.Background()
+	m, rdb := newManagerAndRedis(t)
+	seed(t, m)
+	rdb.HDel(ctx, "gr:{orders}:cfg", "t:acme")
+	if resolve(t, m, "acme") != "v1" {
+		t.Fatal("not healed")
+	}
+	if _, err := m.Resolve(ctx, router.Request{Tenant: "ghost", Service: "orders"}, router.DecideOptions{}); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("unknown tenant: %v", err)
 	}
 }

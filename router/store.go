@@ -109,6 +109,11 @@ type DecideOptions struct {
 // is missing; the Manager then projects it and retries.
 var ErrNotProjected = errors.New("routing table not projected")
 
+// ErrUnknownTenant is wrapped (as an apperr.NotFound) by a Decider whose
+// table does not list the request's tenant; the Manager checks the store
+// before believing it.
+var ErrUnknownTenant = errors.New("unknown tenant")
+
 // Decider makes routing decisions from a projection and records outcomes.
 type Decider interface {
 	Decide(ctx context.Context, req Request, opts DecideOptions) (Decision, error)

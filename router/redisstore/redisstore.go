@@ -202,7 +202,7 @@ func decideError(err error, req router.Request) error {
 	case "GRNOCFG":
 		return router.ErrNotProjected
 	case "GRNOTENANT":
-		return apperr.New(apperr.NotFound, "tenant %q not found", req.Tenant)
+		return apperr.Wrap(apperr.NotFound, router.ErrUnknownTenant, fmt.Sprintf("tenant %q not found", req.Tenant))
 	case "GRNOVERSION":
 		return apperr.New(apperr.NotFound, "no route: tenant %q has no binding for %q and the service has no default version", req.Tenant, req.Service)
 	case "GRNOINSTANCE":
