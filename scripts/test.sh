@@ -92,7 +92,7 @@ for target in $FUZZ_TARGETS; do
 	name=${target#*:}
 	[[ -n "$pkg" && -n "$name" && "$pkg" != "$target" ]] || die "bad fuzz target $target, want pkg:FuzzName"
 	echo "--- $pkg $name"
-	go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "./${pkg#./}"
+	go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 2s "./${pkg#./}"
 	ran=$((ran + 1))
 done
 ((ran > 0)) || echo "no fuzz targets listed in FUZZ_TARGETS"
