@@ -1,6 +1,7 @@
 package router
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -8,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,8 +66,34 @@ func (r *recorder) add(kind Kind, key string, before, after any) error {
 	if c.After, err = marshalOrNil(after); err != nil {
 		return err
 	}
+	c.Fields = changedFields(c.Before, c.After)
 	r.changes = append(r.changes, c)
 	return nil
+}
+
+// changedFields lists the top-level JSON fields whose values differ
+// between two records, ignoring timestamps; nil unless both exist.
+func changedFields(before, after json.RawMessage) []string {
+	if before == nil || after == nil {
+		return nil
+	}
+	var b, a map[string]json.RawMessage
+	if json.Unmarshal(before, &b) != nil || json.Unmarshal(after, &a) != nil {
+		return nil
+	}
+	var out []string
+	for k := range maps.Keys(a) {
+		if k != "created_at" && k != "updated_at" && !bytes.Equal(a[k], b[k]) {
+			out = append(out, k)
+		}
+	}
+	for k := range maps.Keys(b) {
+		if _, ok := a[k]; !ok && k != "created_at" && k != "updated_at" {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (r *recorder) touch(service string) { r.services[service] = true }

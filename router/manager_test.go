@@ -103,6 +103,15 @@ func TestRevisionsRecordWhoWhenAndWhat(t *testing.T) {
 			t.Fatalf("salts %q %q %q", b.Salt, s1.Salt, s2.Salt)
 		}
 	})
+	t.Run("an update names the fields it changed", func(t *testing.T) {
+		revs, err := m.Store().ListRevisions(ctx, 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := revs[0].Changes[0].Fields; len(got) != 1 || got[0] != "percent" {
+			t.Fatalf("fields %v, want [percent]", got)
+		}
+	})
 }
 
 func TestRollback(t *testing.T) {

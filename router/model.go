@@ -214,6 +214,10 @@ type Change struct {
 	Key    string          `json:"key"`
 	Before json.RawMessage `json:"before,omitempty"`
 	After  json.RawMessage `json:"after,omitempty"`
+	// Fields names the top-level fields whose values differ (timestamps
+	// aside), for a quick reading of an update; empty for creations and
+	// deletions.
+	Fields []string `json:"fields,omitempty"`
 }
 
 // Request is what a caller asks the router to decide.

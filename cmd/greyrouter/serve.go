@@ -66,9 +66,12 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
+	start := time.Now()
 	if err := m.SyncAll(ctx); err != nil {
 		// Redis may come later: the reconciler keeps trying.
 		log.Warn("initial projection incomplete; retrying in the background", "err", err)
+	} else {
+		log.Info("routing tables projected to redis", "took", time.Since(start).Round(time.Millisecond))
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
