@@ -246,8 +246,11 @@ type Decision struct {
 	Reason   string `json:"reason"`
 	Revision int64  `json:"revision"`
 	// Lease must be passed back on report for least_connections.
-	Lease   string       `json:"lease,omitempty"`
-	Explain *Explanation `json:"explain,omitempty"`
+	Lease string `json:"lease,omitempty"`
+	// Deprecated is set when the chosen version is deprecated: still
+	// routable, but callers and dashboards should notice.
+	Deprecated bool         `json:"deprecated,omitempty"`
+	Explain    *Explanation `json:"explain,omitempty"`
 }
 
 // Explanation says which rule, bucket and strategy decided.

@@ -41,9 +41,23 @@ func TestDecideVersionStep(t *testing.T) {
 		})
 		t.Run("a pinned tenant gets its version", func(t *testing.T) {
 			d := decide(t, st, router.Request{Tenant: "acme"})
-			if d.Version != "v2" || d.Reason != "pin" {
+			if d.Version != "v2" || d.Reason != "pin" || d.Deprecated {
 				t.Fatalf("got %+v", d)
 			}
+		})
+		t.Run("a decision for a deprecated version says so", func(t *testing.T) {
+			dep := snap
+			dep.Revision = revisions.Add(1)
+			dep.Versions = []router.Version{{Service: "orders", Name: "v1", State: router.VersionActive}, {Service: "orders", Name: "v2", State: router.VersionDeprecated}}
+			project(t, st, dep)
+			if d := decide(t, st, router.Request{Tenant: "acme"}); d.Version != "v2" || !d.Deprecated {
+				t.Fatalf("got %+v", d)
+			}
+			if d := decide(t, st, router.Request{Tenant: "globex"}); d.Deprecated {
+				t.Fatalf("active version flagged: %+v", d)
+			}
+			snap.Revision = revisions.Add(1)
+			project(t, st, snap)
 		})
 		t.Run("rules win over the pin, lowest priority first", func(t *testing.T) {
 			d := decide(t, st, router.Request{Tenant: "acme", Headers: map[string]string{"x-canary": "off"}, Attributes: map[string]string{"plan": "free"}})

@@ -178,6 +178,11 @@ func encodeSnapshot(s router.Snapshot) (fields []any, seeds string, err error) {
 		"_s", string(s.Service.Strategy), "_d", s.Service.DefaultVersion,
 		"_lease", strconv.Itoa(s.Service.LeaseSeconds))
 	add("_svc", encodeService(s.Service, count))
+	for _, v := range s.Versions {
+		if v.State == router.VersionDeprecated {
+			fields = append(fields, "x:"+v.Name, "1")
+		}
+	}
 	for _, v := range slices.Sorted(maps.Keys(byVersion)) {
 		add("v:"+v, byVersion[v])
 		fields = append(fields, "q:"+v, wrrCycle(byVersion[v]))

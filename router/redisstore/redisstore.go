@@ -125,7 +125,7 @@ func (s *Store) MarkIntact(ctx context.Context) error {
 }
 
 // replyFields is the number of \x1f-separated fields in decide.lua's reply.
-const replyFields = 8
+const replyFields = 9
 
 // Decide makes one decision with one EVALSHA.
 func (s *Store) Decide(ctx context.Context, req router.Request, opts router.DecideOptions) (router.Decision, error) {
@@ -155,7 +155,7 @@ func (s *Store) Decide(ctx context.Context, req router.Request, opts router.Deci
 }
 
 // parseDecision splits decide.lua's reply: version, id, address, metadata
-// JSON, reason, revision, lease, explanation JSON.
+// JSON, reason, revision, lease, explanation JSON, deprecated.
 func parseDecision(raw string) (router.Decision, error) {
 	var f [replyFields]string
 	for i := range replyFields - 1 {
@@ -170,11 +170,12 @@ func parseDecision(raw string) (router.Decision, error) {
 		return router.Decision{}, fmt.Errorf("decode decision revision %q: %w", f[5], err)
 	}
 	out := router.Decision{
-		Version:  f[0],
-		Instance: router.InstanceRef{ID: f[1], Address: f[2], Metadata: map[string]string{}},
-		Reason:   f[4],
-		Revision: rev,
-		Lease:    f[6],
+		Version:    f[0],
+		Instance:   router.InstanceRef{ID: f[1], Address: f[2], Metadata: map[string]string{}},
+		Reason:     f[4],
+		Revision:   rev,
+		Lease:      f[6],
+		Deprecated: f[8] == "1",
 	}
 	if f[3] != "" {
 		if err := json.Unmarshal([]byte(f[3]), &out.Instance.Metadata); err != nil {

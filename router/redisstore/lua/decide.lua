@@ -5,6 +5,7 @@
 --                t:<tenant> binding JSON ('' when none), v:<version> live
 --                instances JSON, q:<version> smooth WRR cycle (4 hex digits
 --                per step, 1-based index into the instances), i:<id> version,
+--                x:<version> '1' when the version is deprecated,
 --                _lease least-connections lease seconds
 -- KEYS[2] state  hash: rr:<version>, lc:<id>, l:<lease>, hb:<id>
 -- KEYS[3] leases zset: lease id -> expiry (ms)
@@ -13,7 +14,7 @@
 -- ARGV[4] random number in [0,1), ARGV[5] lease id, ARGV[6] '1' to explain.
 --
 -- Reply: version, instance id, address, metadata JSON, reason, revision,
--- lease, explanation JSON, joined by \31. Errors are replies starting GR.
+-- lease, explanation JSON, deprecated ('1' or ''), joined by \31. Errors are replies starting GR.
 --
 -- Every key arrives in KEYS and all share the service's hash tag, so the
 -- script is safe on Redis Cluster. The common path is three redis.calls:
@@ -95,7 +96,7 @@ if not version then
 end
 
 -- Instance step.
-local vq = redis.call('HMGET', cfg, 'v:' .. version, 'q:' .. version)
+local vq = redis.call('HMGET', cfg, 'v:' .. version, 'q:' .. version, 'x:' .. version)
 if not vq[1] then return redis.error_reply('GRNOINSTANCE ' .. version) end
 local all = cjson.decode(vq[1])
 
@@ -235,4 +236,4 @@ if ARGV[6] == '1' then
   x = cjson.encode({rule = rule, bucket = bucket, threshold = th, sticky = sticky ~= nil, strategy = strategy,
     candidates = #all, healthy = nhealthy, panic = panic, probe = probe ~= nil})
 end
-return table.concat({version, inst.id, inst.a, inst.m or '', reason, got[3], lease or '', x}, '\31')
+return table.concat({version, inst.id, inst.a, inst.m or '', reason, got[3], lease or '', x, vq[3] or ''}, '\31')
