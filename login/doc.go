@@ -1,7 +1,21 @@
-// Package login will hold the user login domain: tenant-scoped users,
-// password credentials, Redis sessions, JWT access tokens, refresh tokens
-// and revocation (see the login issue). Nothing is implemented yet.
+// Package login is the user login domain: tenant-scoped users, password
+// credentials, sessions, access and refresh tokens, and revocation (see the
+// login issue).
 //
-// Like router, it must not import gin, gorm, go-redis or nacos; adapters
-// belong in sub-packages.
+// Built so far:
+//   - password hashing (password.go): argon2id in PHC encoding with the
+//     parameters stored beside the hash, rehash detection, a bounded number
+//     of concurrent computations, a dummy verification for unknown users;
+//   - the password policy for new passwords (policy.go);
+//   - in login/redisstore, the failure limiter for accounts and client IPs
+//     (a sliding window with growing lockouts, one atomic Lua call per
+//     subject, Cluster-safe).
+//
+// Still to build: users and their store, the login endpoint, Redis
+// sessions, JWT access tokens with signing-key rotation and JWKS, refresh
+// token rotation with reuse detection, revocation with pub/sub propagation,
+// and the verifier package.
+//
+// Like router, this package must not import gin, gorm, go-redis or nacos;
+// adapters belong in sub-packages.
 package login

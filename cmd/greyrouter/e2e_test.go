@@ -135,21 +135,11 @@ func TestEndToEnd(t *testing.T) {
 					t.Fatalf("after FLUSHALL: %s", v)
 				}
 				rs.Restart(t)
-				deadline := time.Now().Add(10 * time.Second)
-				for {
-					r := s.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "orders"})
-					if r.status == 200 && r.str("version") == "v2" {
-						break
-					}
-					if time.Now().After(deadline) {
-						t.Fatalf("no decision 10s after a Redis restart: %s", r.raw)
-					}
-					time.Sleep(50 * time.Millisecond)
-				}
+				s.waitVersion(t, "acme", "orders", "v2", "after a Redis restart")
 				// The reconciler restores the projection marker by itself,
 				// and says so in the metrics.
 				cl := rs.Client(t)
-				deadline = time.Now().Add(10 * time.Second)
+				deadline := time.Now().Add(10 * time.Second)
 				for cl.Exists(context.Background(), "gr:epoch").Val() != 1 {
 					if time.Now().After(deadline) {
 						t.Fatal("projection not rebuilt by the reconciler")
@@ -352,17 +342,7 @@ func TestChangesDuringARedisOutage(t *testing.T) {
 		t.Fatalf("pending projection not in metrics:\n%s", grepLines(m, "greyrouter_projection"))
 	}
 	rs.Start(t)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		r := s.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "orders"})
-		if r.status == 200 && r.str("version") == "v2" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("routing did not follow the change made during the outage: %s", r.raw)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	s.waitVersion(t, "acme", "orders", "v2", "after the outage")
 	waitReady(t, s.base)
 	if r := s.call(t, "GET", "/readyz", nil); r.str("checks", "projection") != "ok" {
 		t.Fatalf("projection still pending after recovery: %s", r.raw)

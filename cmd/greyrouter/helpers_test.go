@@ -207,3 +207,19 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// waitVersion polls resolve until the tenant gets the version, for up to 10 s.
+func (s *server) waitVersion(t *testing.T, tenant, service, version, when string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := s.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": tenant, "service": service})
+		if r.status == 200 && r.str("version") == version {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s/%s not routed to %s within 10s: %s", when, tenant, service, version, r.raw)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
