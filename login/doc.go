@@ -7,11 +7,14 @@
 //     parameters stored beside the hash, rehash detection, a bounded number
 //     of concurrent computations, a dummy verification for unknown users;
 //   - the password policy for new passwords (policy.go);
+//   - users (user.go: tenant-scoped, or platform administrators) and the
+//     UserStore interface (userstore.go), with the gorm adapter in
+//     login/sqlstore and its contract suite in login/storetest;
 //   - in login/redisstore, the failure limiter for accounts and client IPs
 //     (a sliding window with growing lockouts, one atomic Lua call per
 //     subject, Cluster-safe).
 //
-// Still to build: users and their store, the login endpoint, Redis
+// Still to build: the admin API for users, the login endpoint, Redis
 // sessions, JWT access tokens with signing-key rotation and JWKS, refresh
 // token rotation with reuse detection, revocation with pub/sub propagation,
 // and the verifier package.

@@ -1,18 +1,33 @@
 package dbx_test
 
 import (
+	"io/fs"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/greyrouter/greyrouter/internal/dbx"
 	"github.com/greyrouter/greyrouter/internal/testutil"
+	"github.com/greyrouter/greyrouter/migrations"
 )
 
 // routingTables are the tables 00001_routing.sql creates.
 var routingTables = []string{"tenants", "services", "versions", "instances", "bindings", "revisions"}
 
+// migrationFiles lists the embedded migrations in order.
+func migrationFiles(t *testing.T) []string {
+	t.Helper()
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("embedded migrations: %v %v", names, err)
+	}
+	sort.Strings(names)
+	return names
+}
+
 func TestMigrationsGoUpDownAndUpAgain(t *testing.T) {
+	files := migrationFiles(t)
 	for _, c := range []struct {
 		name string
 		url  func(t *testing.T) string
@@ -23,24 +38,32 @@ func TestMigrationsGoUpDownAndUpAgain(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			db := open(t, c.url(t), "")
 			ctx := t.Context()
-			wantStatus(t, db, false)
+			wantStatus(t, db, files, 0)
 
 			lines, err := dbx.Up(ctx, db)
-			if err != nil || len(lines) != 1 || !strings.Contains(lines[0], "00001_routing.sql") {
-				t.Fatalf("first up = %q, %v; want one line for 00001_routing.sql", lines, err)
+			if err != nil || len(lines) != len(files) {
+				t.Fatalf("first up = %q, %v; want one line per migration %v", lines, err, files)
+			}
+			for i, f := range files {
+				if !strings.Contains(lines[i], f) {
+					t.Fatalf("up line %d = %q, want %s", i, lines[i], f)
+				}
 			}
 			wantTables(t, db, true)
-			wantStatus(t, db, true)
+			wantStatus(t, db, files, len(files))
 			if out, err := dbx.Migrate(ctx, db, "up"); err != nil || out != "no pending migrations" {
 				t.Fatalf("second up = %q, %v; want nothing to do", out, err)
 			}
 
-			out, err := dbx.Migrate(ctx, db, "down")
-			if err != nil || !strings.Contains(out, "00001_routing.sql") {
-				t.Fatalf("down = %q, %v; want 00001_routing.sql rolled back", out, err)
+			// Down reverts one migration at a time, newest first.
+			for i := len(files) - 1; i >= 0; i-- {
+				out, err := dbx.Migrate(ctx, db, "down")
+				if err != nil || !strings.Contains(out, files[i]) {
+					t.Fatalf("down = %q, %v; want %s rolled back", out, err, files[i])
+				}
+				wantStatus(t, db, files, i)
 			}
 			wantTables(t, db, false)
-			wantStatus(t, db, false)
 			if _, err := dbx.Down(ctx, db); err == nil {
 				t.Fatal("down with nothing applied succeeded")
 			}
@@ -49,7 +72,7 @@ func TestMigrationsGoUpDownAndUpAgain(t *testing.T) {
 				t.Fatalf("up after down: %v", err)
 			}
 			wantTables(t, db, true)
-			wantStatus(t, db, true)
+			wantStatus(t, db, files, len(files))
 		})
 	}
 }
@@ -61,27 +84,33 @@ func TestMigrateRejectsUnknownCommands(t *testing.T) {
 	}
 }
 
-// wantStatus checks Status and its text form: the one migration, applied
-// or pending.
-func wantStatus(t *testing.T, db *dbx.DB, applied bool) {
+// wantStatus checks Status and its text form: the first applied migrations
+// applied (with a time), the rest pending.
+func wantStatus(t *testing.T, db *dbx.DB, files []string, applied int) {
 	t.Helper()
 	st, err := dbx.Status(t.Context(), db)
 	if err != nil {
 		t.Fatalf("status: %v", err)
 	}
-	if len(st) != 1 || st[0].Version != 1 || st[0].Name != "00001_routing.sql" {
-		t.Fatalf("status = %+v, want one entry for 00001_routing.sql", st)
+	if len(st) != len(files) {
+		t.Fatalf("status = %+v, want one entry per migration %v", st, files)
 	}
-	if st[0].Applied != applied || st[0].AppliedAt.IsZero() == applied {
-		t.Fatalf("status = %+v, want applied %v with a time only when applied", st[0], applied)
+	for i, e := range st {
+		on := i < applied
+		if e.Name != files[i] || e.Version != int64(i+1) || e.Applied != on || e.AppliedAt.IsZero() == on {
+			t.Fatalf("status[%d] = %+v, want %s applied=%v with a time only when applied", i, e, files[i], on)
+		}
 	}
 	out, err := dbx.Migrate(t.Context(), db, "status")
 	if err != nil {
 		t.Fatalf("migrate status: %v", err)
 	}
-	word := map[bool]string{true: "applied", false: "pending"}[applied]
-	if !strings.HasPrefix(out, "00001") || !strings.Contains(out, word) {
-		t.Fatalf("migrate status printed %q, want 00001 %s", out, word)
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		word := map[bool]string{true: "applied", false: "pending"}[i < applied]
+		if !strings.HasPrefix(l, files[i][:5]) || !strings.Contains(l, word) {
+			t.Fatalf("migrate status line %q, want %s %s", l, files[i][:5], word)
+		}
 	}
 }
 

@@ -1,0 +1,11 @@
+// Package storetest is the contract every login.UserStore must meet, written
+// once and run against each implementation (SQLite and PostgreSQL through
+// login/sqlstore today). A store passes when Run passes; behaviour the suite
+// does not pin down is not part of the contract.
+//
+// Timestamps are compared after conversion to UTC and truncation to the
+// microsecond, the precision stores are allowed to keep.
+//
+// It imports only the login domain, internal/apperr and the standard
+// library, never a concrete store.
+package storetest
