@@ -130,6 +130,24 @@ func TestCircuitBreaking(t *testing.T) {
 			}
 		})
 
+		t.Run("switching circuit breaking off puts ejected instances back", func(t *testing.T) {
+			s := circuitSnapshot(inst("a", "v1", 1), inst("b", "v1", 1))
+			rdb.Del(context.Background(), "gr:{orders}:cb")
+			project(t, st, s)
+			for range 3 {
+				report(t, st, "a", false)
+			}
+			if got := count(t, st, req, 4); got["a"] != 0 {
+				t.Fatalf("ejected instance chosen: %v", got)
+			}
+			off := circuitSnapshot(inst("a", "v1", 1), inst("b", "v1", 1))
+			off.Service.Circuit = router.CircuitPolicy{WindowSeconds: 30, BaseEjectionSeconds: 1, MaxEjectionSeconds: 8, ProbeTimeoutSeconds: 1}
+			project(t, st, off)
+			if got := count(t, st, req, 4); got["a"] != 2 {
+				t.Fatalf("with circuit breaking off, want a in rotation: %v", got)
+			}
+		})
+
 		t.Run("the error rate over the window ejects", func(t *testing.T) {
 			s := circuitSnapshot(inst("a", "v1", 1), inst("b", "v1", 1))
 			s.Service.Circuit.ConsecutiveFailures = 0

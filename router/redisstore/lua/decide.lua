@@ -130,10 +130,15 @@ if nup == 0 then return redis.error_reply('GRNOINSTANCE ' .. version) end
 -- ran out is probed with this decision, one probe at a time.
 local ok, nok, probe, panic = up, nup, nil, false
 local nhealthy = nok
-if nopen > 0 then
-  local svc = cjson.decode(redis.call('HGET', cfg, '_svc'))
+-- Circuit state left over from before circuit breaking was switched off
+-- for the service is ignored.
+local svc
+if nopen > 0 then svc = cjson.decode(redis.call('HGET', cfg, '_svc')) end
+if svc and svc.cb then
   local f, idx = {}, {}
-  for i in pairs(up) do f[#f + 1] = all[i].id .. '|s'; f[#f + 1] = all[i].id .. '|u'; idx[#idx + 1] = i end
+  for i = 1, #all do
+    if up[i] then f[#f + 1] = all[i].id .. '|s'; f[#f + 1] = all[i].id .. '|u'; idx[#idx + 1] = i end
+  end
   local vals = redis.call('HMGET', cbk, unpack(f))
   ok, nok = {}, 0
   for j, i in ipairs(idx) do
@@ -144,7 +149,7 @@ if nopen > 0 then
     end
   end
   nhealthy = nok
-  if svc.cb and svc.cb.panic > 0 and nok * 100 < nup * svc.cb.panic then
+  if svc.cb.panic > 0 and nok * 100 < nup * svc.cb.panic then
     ok, nok, panic = up, nup, true
   end
   if probe then
