@@ -112,7 +112,7 @@ func (in Instance) Validate() error {
 	checkName(p, "id", in.ID)
 	checkName(p, "service", in.Service)
 	checkName(p, "version", in.Version)
-	if host, port, err := net.SplitHostPort(in.Address); err != nil || host == "" || !validPort(port) || len(in.Address) > 255 {
+	if host, port, err := net.SplitHostPort(in.Address); err != nil || host == "" || !validPort(port) || len(in.Address) > 255 || !printable(in.Address) {
 		p["address"] = "must be host:port"
 	}
 	if in.Weight < 1 || in.Weight > MaxWeight {
@@ -134,6 +134,17 @@ func (in Instance) Validate() error {
 		p["heartbeat_seconds"] = "must be between 0 (no heartbeat) and 86400"
 	}
 	return apperr.Fields("invalid instance", p)
+}
+
+// printable reports whether s is ASCII without spaces or control
+// characters (addresses travel through decide.lua's \x1f-separated reply).
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func validPort(s string) bool {

@@ -145,3 +145,18 @@ func FuzzBinding(f *testing.F) {
 		}
 	})
 }
+
+func TestInstanceAddressMustBePrintableHostPort(t *testing.T) {
+	base := router.Instance{ID: "i1", Service: "orders", Version: "v1", Weight: 1, Source: router.SourceAPI}
+	for addr, ok := range map[string]bool{
+		"10.0.0.1:8080": true, "orders.internal:80": true, "[::1]:443": true,
+		"10.0.0.1": false, ":80": false, "host:0": false, "host:99999": false,
+		"ho\x1fst:80": false, "ho st:80": false, "höst:80": false,
+	} {
+		in := base
+		in.Address = addr
+		if err := in.Validate(); (err == nil) != ok {
+			t.Errorf("%q: valid=%v, want %v (%v)", addr, err == nil, ok, err)
+		}
+	}
+}
