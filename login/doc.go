@@ -12,9 +12,13 @@
 //     login/sqlstore and its contract suite in login/storetest;
 //   - in login/redisstore, the failure limiter for accounts and client IPs
 //     (a sliding window with growing lockouts, one atomic Lua call per
-//     subject, Cluster-safe).
+//     subject, Cluster-safe) and the Throttle built on it;
+//   - the Authenticator (authenticate.go): one answer and one argon2id
+//     verification for unknown users, wrong passwords and inactive users,
+//     throttling that fails closed, rehash on login, audit events.
 //
-// Still to build: the admin API for users, the login endpoint, Redis
+// Still to build: the admin API for users, the HTTP login endpoint and a
+// durable audit sink, Redis
 // sessions, JWT access tokens with signing-key rotation and JWKS, refresh
 // token rotation with reuse detection, revocation with pub/sub propagation,
 // and the verifier package.

@@ -21,6 +21,7 @@ const (
 	Conflict        Code = "conflict"
 	Unprocessable   Code = "unprocessable"
 	TooLarge        Code = "too_large"
+	RateLimited     Code = "rate_limited"
 	Unavailable     Code = "unavailable"
 	Internal        Code = "internal"
 )

@@ -25,6 +25,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.Conflict:        http.StatusConflict,
 	apperr.Unprocessable:   http.StatusUnprocessableEntity,
 	apperr.TooLarge:        http.StatusRequestEntityTooLarge,
+	apperr.RateLimited:     http.StatusTooManyRequests,
 	apperr.Unavailable:     http.StatusServiceUnavailable,
 	apperr.Internal:        http.StatusInternalServerError,
 }
