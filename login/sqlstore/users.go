@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/greyrouter/greyrouter/internal/apperr"
+	"github.com/greyrouter/greyrouter/internal/dbx"
 	"github.com/greyrouter/greyrouter/login"
 )
 
@@ -42,11 +43,11 @@ func userToRow(u login.User) userRow {
 		Status:            string(u.Status),
 		Platform:          u.Platform,
 		PasswordHash:      u.PasswordHash,
-		PasswordChangedAt: utcPtr(u.PasswordChangedAt),
+		PasswordChangedAt: dbx.TimePtr(u.PasswordChangedAt),
 		Generation:        u.Generation,
-		CreatedAt:         utc(u.CreatedAt),
-		UpdatedAt:         utc(u.UpdatedAt),
-		LastLoginAt:       utcPtr(u.LastLoginAt),
+		CreatedAt:         dbx.UTC(u.CreatedAt),
+		UpdatedAt:         dbx.UTC(u.UpdatedAt),
+		LastLoginAt:       dbx.TimePtr(u.LastLoginAt),
 	}
 }
 
@@ -60,11 +61,11 @@ func (r userRow) user() login.User {
 		Status:            login.UserStatus(r.Status),
 		Platform:          r.Platform,
 		PasswordHash:      r.PasswordHash,
-		PasswordChangedAt: fromPtr(r.PasswordChangedAt),
+		PasswordChangedAt: dbx.FromPtr(r.PasswordChangedAt),
 		Generation:        r.Generation,
 		CreatedAt:         r.CreatedAt.UTC(),
 		UpdatedAt:         r.UpdatedAt.UTC(),
-		LastLoginAt:       fromPtr(r.LastLoginAt),
+		LastLoginAt:       dbx.FromPtr(r.LastLoginAt),
 	}
 }
 
@@ -83,9 +84,9 @@ func (s *Store) CreateUser(ctx context.Context, u login.User) error {
 	switch {
 	case err == nil:
 		return nil
-	case s.isDuplicate(err) && u.Tenant == "":
+	case dbx.IsDuplicate(s.db, err) && u.Tenant == "":
 		return apperr.Wrap(apperr.Conflict, err, fmt.Sprintf("platform user %q already exists", u.Username))
-	case s.isDuplicate(err):
+	case dbx.IsDuplicate(s.db, err):
 		return apperr.Wrap(apperr.Conflict, err, fmt.Sprintf("user %q already exists in tenant %q", u.Username, u.Tenant))
 	default:
 		return fmt.Errorf("create %s: %w", who(u.Tenant, u.Username), err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/greyrouter/greyrouter/internal/dbx"
 	"github.com/greyrouter/greyrouter/router"
 )
 
@@ -46,7 +47,7 @@ func bindingToRow(b router.Binding) (bindingRow, error) {
 		Sticky:    b.Sticky,
 		Salt:      b.Salt,
 		Rules:     rules,
-		UpdatedAt: utc(b.UpdatedAt),
+		UpdatedAt: dbx.UTC(b.UpdatedAt),
 	}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/greyrouter/greyrouter/internal/dbx"
 	"github.com/greyrouter/greyrouter/router"
 )
 
@@ -49,9 +50,9 @@ func instanceToRow(in router.Instance) (instanceRow, error) {
 		Draining:         in.Draining,
 		Source:           string(in.Source),
 		HeartbeatSeconds: in.HeartbeatSeconds,
-		LastHeartbeat:    utcPtr(in.LastHeartbeat),
-		CreatedAt:        utc(in.CreatedAt),
-		UpdatedAt:        utc(in.UpdatedAt),
+		LastHeartbeat:    dbx.TimePtr(in.LastHeartbeat),
+		CreatedAt:        dbx.UTC(in.CreatedAt),
+		UpdatedAt:        dbx.UTC(in.UpdatedAt),
 	}, nil
 }
 
@@ -71,7 +72,7 @@ func (r instanceRow) instance() (router.Instance, error) {
 		Draining:         r.Draining,
 		Source:           router.InstanceSource(r.Source),
 		HeartbeatSeconds: r.HeartbeatSeconds,
-		LastHeartbeat:    fromPtr(r.LastHeartbeat),
+		LastHeartbeat:    dbx.FromPtr(r.LastHeartbeat),
 		CreatedAt:        r.CreatedAt.UTC(),
 		UpdatedAt:        r.UpdatedAt.UTC(),
 	}, nil

@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/greyrouter/greyrouter/internal/dbx"
 	"github.com/greyrouter/greyrouter/router"
 )
 
@@ -31,7 +32,7 @@ func revisionToRow(r router.Revision) (revisionRow, error) {
 	row := revisionRow{
 		Number:  r.Number,
 		Actor:   r.Actor,
-		At:      utc(r.At),
+		At:      dbx.UTC(r.At),
 		Summary: r.Summary,
 		Changes: changes,
 	}
@@ -131,7 +132,7 @@ func (t *tx) AddRevision(ctx context.Context, r *router.Revision) error {
 	if rev.At.IsZero() {
 		rev.At = time.Now()
 	}
-	rev.At = utc(rev.At)
+	rev.At = dbx.UTC(rev.At)
 	row, err := revisionToRow(rev)
 	if err != nil {
 		return err

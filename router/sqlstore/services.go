@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/greyrouter/greyrouter/internal/dbx"
 	"github.com/greyrouter/greyrouter/router"
 )
 
@@ -38,8 +39,8 @@ func serviceToRow(s router.Service) (serviceRow, error) {
 		Strategy:       string(s.Strategy),
 		LeaseSeconds:   s.LeaseSeconds,
 		Circuit:        circuit,
-		CreatedAt:      utc(s.CreatedAt),
-		UpdatedAt:      utc(s.UpdatedAt),
+		CreatedAt:      dbx.UTC(s.CreatedAt),
+		UpdatedAt:      dbx.UTC(s.UpdatedAt),
 	}, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/greyrouter/greyrouter/internal/apperr"
+	"github.com/greyrouter/greyrouter/internal/dbx"
 	"github.com/greyrouter/greyrouter/router"
 )
 
@@ -69,7 +70,7 @@ func (s *Store) InTx(ctx context.Context, fn func(router.Tx) error) error {
 func (s *Store) TouchInstance(ctx context.Context, service, id string, at time.Time) error {
 	res := s.db.WithContext(ctx).Model(&instanceRow{}).
 		Where("service = ? AND id = ?", service, id).
-		Update("last_heartbeat", utc(at))
+		Update("last_heartbeat", dbx.UTC(at))
 	if res.Error != nil {
 		return fmt.Errorf("touch instance %s/%s: %w", service, id, res.Error)
 	}
@@ -101,27 +102,6 @@ type tx struct {
 	reader
 }
 
-// utc normalizes a time for storage: UTC, microsecond precision, no
-// monotonic reading.
-func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
-
-// utcPtr maps the zero time to NULL.
-func utcPtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := utc(t)
-	return &u
-}
-
-// fromPtr maps NULL to the zero time.
-func fromPtr(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.UTC()
-}
-
 // take loads one row into dest, turning a missing row into a NotFound error
 // that names what was looked for.
 func (r reader) take(ctx context.Context, dest any, what string, query string, args ...any) error {
@@ -139,12 +119,10 @@ func (r reader) take(ctx context.Context, dest any, what string, query string, a
 // It translates driver errors itself, so that Conflict does not depend on
 // the gorm.DB having been opened with TranslateError.
 func (r reader) writeErr(err error, action string) error {
-	if tr, ok := r.db.Dialector.(gorm.ErrorTranslator); ok && !errors.Is(err, gorm.ErrDuplicatedKey) {
-		if errors.Is(tr.Translate(err), gorm.ErrDuplicatedKey) {
+	if dbx.IsDuplicate(r.db, err) {
+		if !errors.Is(err, gorm.ErrDuplicatedKey) {
 			err = fmt.Errorf("%w: %w", gorm.ErrDuplicatedKey, err)
 		}
-	}
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return apperr.Wrap(apperr.Conflict, err, action+": already exists")
 	}
 	return fmt.Errorf("%s: %w", action, err)

@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/greyrouter/greyrouter/internal/dbx"
 	"github.com/greyrouter/greyrouter/router"
 )
 
@@ -26,8 +27,8 @@ func tenantToRow(t router.Tenant) tenantRow {
 	return tenantRow{
 		Name:        t.Name,
 		DisplayName: t.DisplayName,
-		CreatedAt:   utc(t.CreatedAt),
-		UpdatedAt:   utc(t.UpdatedAt),
+		CreatedAt:   dbx.UTC(t.CreatedAt),
+		UpdatedAt:   dbx.UTC(t.UpdatedAt),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/greyrouter/greyrouter/internal/dbx"
 	"github.com/greyrouter/greyrouter/router"
 )
 
@@ -28,8 +29,8 @@ func versionToRow(v router.Version) versionRow {
 		Name:        v.Name,
 		State:       string(v.State),
 		Description: v.Description,
-		CreatedAt:   utc(v.CreatedAt),
-		UpdatedAt:   utc(v.UpdatedAt),
+		CreatedAt:   dbx.UTC(v.CreatedAt),
+		UpdatedAt:   dbx.UTC(v.UpdatedAt),
 	}
 }
 
