@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/greyrouter/greyrouter/internal/apperr"
-	"github.com/greyrouter/greyrouter/internal/dbx"
 	"github.com/greyrouter/greyrouter/internal/testutil"
 	"github.com/greyrouter/greyrouter/login"
 	"github.com/greyrouter/greyrouter/login/redisstore"
@@ -50,15 +49,7 @@ var clientIP = netip.MustParseAddr("192.0.2.10")
 // parameters.
 func newFixture(t *testing.T, maxFailures int) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	db, err := dbx.Open(ctx, "", t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := dbx.Up(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	db := testutil.MigratedDB(t, "")
 	hasher, err := login.NewHasher(login.DefaultPasswordParams(), 2)
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/greyrouter/greyrouter/internal/apperr"
-	"github.com/greyrouter/greyrouter/internal/dbx"
 	"github.com/greyrouter/greyrouter/internal/testutil"
 	"github.com/greyrouter/greyrouter/router"
 	"github.com/greyrouter/greyrouter/router/redisstore"
@@ -29,15 +28,7 @@ func newManager(t *testing.T) *router.Manager {
 // newManagerAndRedis is newManager that also returns a client of its Redis.
 func newManagerAndRedis(t *testing.T) (*router.Manager, *redis.Client) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := dbx.Open(ctx, "", t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := dbx.Up(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	db := testutil.MigratedDB(t, "")
 	rdb := testutil.Redis(t).Client(t)
 	rs := redisstore.New(rdb)
 	return router.NewManager(sqlstore.New(db.Gorm, db.Dialect()), rs, rs, slog.New(slog.DiscardHandler), nil), rdb
