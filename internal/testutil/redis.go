@@ -394,3 +394,17 @@ func freeClusterPort() (int, error) {
 	}
 	return 0, errors.New("find free port: no port with a free cluster bus port (+10000)")
 }
+
+// RedisBackends runs fn as two subtests: against a standalone Redis and
+// against a 3-master Redis Cluster (skipped in -short mode).
+func RedisBackends(t *testing.T, fn func(t *testing.T, rdb redis.UniversalClient)) {
+	t.Run("standalone", func(t *testing.T) {
+		fn(t, Redis(t).Client(t))
+	})
+	t.Run("cluster", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("cluster in -short mode")
+		}
+		fn(t, RedisCluster(t).Client(t))
+	})
+}

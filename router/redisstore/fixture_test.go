@@ -15,15 +15,7 @@ import (
 
 // backends runs fn against a standalone Redis and a 3-master Cluster.
 func backends(t *testing.T, fn func(t *testing.T, rdb redis.UniversalClient)) {
-	t.Run("standalone", func(t *testing.T) {
-		fn(t, testutil.Redis(t).Client(t))
-	})
-	t.Run("cluster", func(t *testing.T) {
-		if testing.Short() {
-			t.Skip("cluster in -short mode")
-		}
-		fn(t, testutil.RedisCluster(t).Client(t))
-	})
+	testutil.RedisBackends(t, fn)
 }
 
 // revisions numbers snapshots so that each one projected supersedes the
