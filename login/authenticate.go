@@ -25,16 +25,23 @@ type Throttle interface {
 	Succeeded(ctx context.Context, tenant, username string) error
 }
 
-// AuditEvent is one authentication event, kept for operators.
+// AuditEvent is one authentication event, kept for operators. Kinds:
+// login_success, login_failure, login_throttled, logout, session_revoked,
+// logout_everywhere, refresh_reused, password_changed, password_reset,
+// user_disabled, user_enabled, token_revoked, client_token,
+// client_token_failure, signing_key_rotated.
 type AuditEvent struct {
-	Kind      string // login_success, login_failure, login_throttled
-	Reason    string // for failures: unknown_user, wrong_password, inactive_user
-	Tenant    string
-	Username  string
-	UserID    string
-	IP        string
-	UserAgent string
-	At        time.Time
+	ID        string    `json:"id"` // assigned by the store
+	Kind      string    `json:"kind"`
+	Reason    string    `json:"reason,omitempty"` // for failures: unknown_user, wrong_password, inactive_user
+	Tenant    string    `json:"tenant,omitempty"`
+	Username  string    `json:"username,omitempty"`
+	UserID    string    `json:"user_id,omitempty"`
+	SessionID string    `json:"session_id,omitempty"`
+	Actor     string    `json:"actor,omitempty"` // who did it when not the user (an administrator)
+	IP        string    `json:"ip,omitempty"`
+	UserAgent string    `json:"user_agent,omitempty"`
+	At        time.Time `json:"at"`
 }
 
 // Auditor receives audit events; it must not block for long.

@@ -1,27 +1,30 @@
-// Package login is the user login domain: tenant-scoped users, password
-// credentials, sessions, access and refresh tokens, and revocation (see the
-// login issue).
+// Package login is the user login domain: tenant-scoped users and platform
+// administrators, password credentials, sessions, access and refresh
+// tokens, machine clients, and revocation.
 //
-// Built so far:
-//   - password hashing (password.go): argon2id in PHC encoding with the
-//     parameters stored beside the hash, rehash detection, a bounded number
-//     of concurrent computations, a dummy verification for unknown users;
-//   - the password policy for new passwords (policy.go);
-//   - users (user.go: tenant-scoped, or platform administrators) and the
-//     UserStore interface (userstore.go), with the gorm adapter in
-//     login/sqlstore and its contract suite in login/storetest;
-//   - in login/redisstore, the failure limiter for accounts and client IPs
-//     (a sliding window with growing lockouts, one atomic Lua call per
-//     subject, Cluster-safe) and the Throttle built on it;
-//   - the Authenticator (authenticate.go): one answer and one argon2id
-//     verification for unknown users, wrong passwords and inactive users,
-//     throttling that fails closed, rehash on login, audit events.
+//   - password.go, phc.go, policy.go: argon2id in PHC encoding with the
+//     parameters beside the hash, rehash detection, a bounded number of
+//     concurrent computations, a dummy verification for unknown users; the
+//     policy for new passwords.
+//   - user.go, userstore.go, client.go: users, machine clients and the
+//     store interfaces (gorm adapter in login/sqlstore, contract suite in
+//     login/storetest).
+//   - authenticate.go: one answer and one argon2id verification for
+//     unknown users, wrong passwords and inactive users; throttling that
+//     fails closed (Redis limiter in login/redisstore); audit events.
+//   - session.go, credentials.go: sessions and the opaque session
+//     credentials and refresh tokens that prove them (Redis adapter in
+//     login/redisstore).
+//   - keys.go, keyring.go, token.go, claims.go: signing keys sealed in the
+//     database, rotation with overlap, JWKS, access-token issuing.
+//   - revocation.go: revocation events, recorded in the database and
+//     published to every verifier (login/verify) through a Redis feed.
+//   - service.go: the Service tying these together (login, refresh,
+//     logout, log out everywhere, password change, disable, client
+//     credentials, RFC 7009 revocation, RFC 7662 introspection).
+//   - auditlog.go: the asynchronous, bounded writer of the audit trail.
 //
-// Still to build: the admin API for users, the HTTP login endpoint and a
-// durable audit sink, Redis
-// sessions, JWT access tokens with signing-key rotation and JWKS, refresh
-// token rotation with reuse detection, revocation with pub/sub propagation,
-// and the verifier package.
+// The HTTP API is in login/httpapi.
 //
 // Like router, this package must not import gin, gorm, go-redis or nacos;
 // adapters belong in sub-packages.

@@ -49,6 +49,10 @@ type User struct {
 	Email       string     `json:"email,omitempty"`
 	Status      UserStatus `json:"status"`
 	Platform    bool       `json:"platform"`
+	// Admin makes a tenant user an administrator of its tenant (users,
+	// clients, bindings). Platform administrators are administrators of
+	// everything and need no flag.
+	Admin bool `json:"admin"`
 	// PasswordHash is the PHC-encoded argon2id hash (see Hasher); empty
 	// when the user has no password. It never leaves the server.
 	PasswordHash      string    `json:"-"`

@@ -25,7 +25,7 @@ type UserStore interface {
 	GetUserByID(ctx context.Context, id string) (User, error)
 	// ListUsers returns a page of tenant's users ordered by username.
 	ListUsers(ctx context.Context, tenant string, p UserPage) ([]User, error)
-	// UpdateUser replaces the mutable fields (display name, email, status,
+	// UpdateUser replaces the mutable fields (display name, email, status, admin,
 	// password hash and its change time, generation, updated and last-login
 	// times) of the user with u.ID in u.Tenant. ID, tenant, username,
 	// platform flag and creation time never change. A user missing from
