@@ -5,22 +5,21 @@ import (
 	"testing"
 
 	"github.com/greyrouter/greyrouter/internal/testutil"
-	"github.com/greyrouter/greyrouter/login"
 	"github.com/greyrouter/greyrouter/login/sqlstore"
 	"github.com/greyrouter/greyrouter/login/storetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(testutil.RunMain(m)) }
 
-func TestUserStoreOnSQLite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) login.UserStore {
+func TestStoreOnSQLite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
 		db := testutil.MigratedDB(t, "")
 		return sqlstore.New(db.Gorm)
 	})
 }
 
-func TestUserStoreOnPostgreSQL(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) login.UserStore {
+func TestStoreOnPostgreSQL(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
 		db := testutil.MigratedDB(t, testutil.Postgres(t))
 		return sqlstore.New(db.Gorm)
 	})

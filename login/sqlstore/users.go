@@ -23,6 +23,7 @@ type userRow struct {
 	Email             string     `gorm:"column:email"`
 	Status            string     `gorm:"column:status"`
 	Platform          bool       `gorm:"column:platform"`
+	Admin             bool       `gorm:"column:admin"`
 	PasswordHash      string     `gorm:"column:password_hash"`
 	PasswordChangedAt *time.Time `gorm:"column:password_changed_at"`
 	Generation        int64      `gorm:"column:generation"`
@@ -42,6 +43,7 @@ func userToRow(u login.User) userRow {
 		Email:             u.Email,
 		Status:            string(u.Status),
 		Platform:          u.Platform,
+		Admin:             u.Admin,
 		PasswordHash:      u.PasswordHash,
 		PasswordChangedAt: dbx.TimePtr(u.PasswordChangedAt),
 		Generation:        u.Generation,
@@ -60,6 +62,7 @@ func (r userRow) user() login.User {
 		Email:             r.Email,
 		Status:            login.UserStatus(r.Status),
 		Platform:          r.Platform,
+		Admin:             r.Admin,
 		PasswordHash:      r.PasswordHash,
 		PasswordChangedAt: dbx.FromPtr(r.PasswordChangedAt),
 		Generation:        r.Generation,
@@ -140,8 +143,8 @@ func (s *Store) ListUsers(ctx context.Context, tenant string, p login.UserPage) 
 	return out, nil
 }
 
-// UpdateUser replaces the mutable fields of the user with u.ID in
-// u.Tenant. Filtering by tenant as well as id means a caller holding an id
+// UpdateUser replaces the mutable fields of the user, the admin flag among
+// them, with u.ID in u.Tenant. Filtering by tenant as well as id means a caller holding an id
 // from another tenant cannot change that tenant's user.
 func (s *Store) UpdateUser(ctx context.Context, u login.User) error {
 	row := userToRow(u)
@@ -151,6 +154,7 @@ func (s *Store) UpdateUser(ctx context.Context, u login.User) error {
 			"display_name":        row.DisplayName,
 			"email":               row.Email,
 			"status":              row.Status,
+			"admin":               row.Admin,
 			"password_hash":       row.PasswordHash,
 			"password_changed_at": row.PasswordChangedAt,
 			"generation":          row.Generation,

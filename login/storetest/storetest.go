@@ -9,13 +9,27 @@ import (
 	"github.com/greyrouter/greyrouter/login"
 )
 
+// Store is every store interface of the login service; one database
+// implements them all.
+type Store interface {
+	login.UserStore
+	login.KeyStore
+	login.ClientStore
+	login.AuditStore
+	login.RevocationStore
+}
+
 // Run runs the contract suite. open must return a new, empty, ready store
 // for each call and release it when its test ends; subtests do not share
 // stores, so they may run in any order.
-func Run(t *testing.T, open func(t *testing.T) login.UserStore) {
+func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("users", func(t *testing.T) { testUsers(t, open) })
 	t.Run("tenant isolation", func(t *testing.T) { testIsolation(t, open) })
 	t.Run("updates", func(t *testing.T) { testUpdates(t, open) })
+	t.Run("signing keys", func(t *testing.T) { testKeys(t, open) })
+	t.Run("clients", func(t *testing.T) { testClients(t, open) })
+	t.Run("audit", func(t *testing.T) { testAudit(t, open) })
+	t.Run("revocations", func(t *testing.T) { testRevocations(t, open) })
 }
 
 // zone is a non-UTC zone with a half-hour offset, so that a store that

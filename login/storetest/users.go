@@ -10,7 +10,7 @@ import (
 	"github.com/greyrouter/greyrouter/login"
 )
 
-func testUsers(t *testing.T, open func(t *testing.T) login.UserStore) {
+func testUsers(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("a user reads back as it was created, by name and by id", func(t *testing.T) {
 		s := open(t)
 		want := user("acme", "alice")
@@ -50,6 +50,21 @@ func testUsers(t *testing.T, open func(t *testing.T) login.UserStore) {
 		if !got.Platform || got.Tenant != "" {
 			t.Errorf("platform user read back with platform %v and tenant %q", got.Platform, got.Tenant)
 		}
+	})
+	t.Run("a tenant administrator reads back with the admin flag", func(t *testing.T) {
+		s := open(t)
+		admin, plain := user("acme", "alice"), user("acme", "bob")
+		admin.Admin = true
+		create(t, s, admin, plain)
+		got, err := s.GetUser(t.Context(), "acme", "alice")
+		must(t, err, "get admin")
+		same(t, "admin", got, admin)
+		got, err = s.GetUserByID(t.Context(), plain.ID)
+		must(t, err, "get plain user")
+		same(t, "plain user", got, plain)
+		list, err := s.ListUsers(t.Context(), "acme", login.UserPage{})
+		must(t, err, "list users")
+		sameList(t, "listed users", list, []login.User{admin, plain})
 	})
 	t.Run("a missing user is not found by name or by id", func(t *testing.T) {
 		s := open(t)
@@ -124,7 +139,7 @@ func testUsers(t *testing.T, open func(t *testing.T) login.UserStore) {
 	})
 }
 
-func testIsolation(t *testing.T, open func(t *testing.T) login.UserStore) {
+func testIsolation(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("a user is not found under another tenant or among platform administrators", func(t *testing.T) {
 		s := open(t)
 		create(t, s, user("acme", "alice"), user("", "root"))
@@ -161,14 +176,14 @@ func testIsolation(t *testing.T, open func(t *testing.T) login.UserStore) {
 	})
 }
 
-func testUpdates(t *testing.T, open func(t *testing.T) login.UserStore) {
+func testUpdates(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("an update replaces the mutable fields", func(t *testing.T) {
 		s := open(t)
 		before := user("acme", "alice")
 		create(t, s, before, user("acme", "bob"))
 		after := before
 		after.DisplayName, after.Email = "Alice B.", "ab@example.org"
-		after.Status = login.UserDisabled
+		after.Status, after.Admin = login.UserDisabled, true
 		after.PasswordHash = "$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdA$bmV3a2V5bmV3a2V5"
 		after.PasswordChangedAt, after.UpdatedAt, after.LastLoginAt = at(20), at(21), at(22)
 		after.Generation = before.Generation + 1
@@ -179,6 +194,18 @@ func testUpdates(t *testing.T, open func(t *testing.T) login.UserStore) {
 		bob, err := s.GetUser(t.Context(), "acme", "bob")
 		must(t, err, "get bob")
 		same(t, "the user not updated", bob, user("acme", "bob"))
+	})
+	t.Run("an update can take the admin flag away", func(t *testing.T) {
+		s := open(t)
+		before := user("acme", "alice")
+		before.Admin = true
+		create(t, s, before)
+		after := before
+		after.Admin, after.UpdatedAt = false, at(25)
+		must(t, s.UpdateUser(t.Context(), after), "update user")
+		got, err := s.GetUserByID(t.Context(), before.ID)
+		must(t, err, "get updated user")
+		same(t, "user no longer admin", got, after)
 	})
 	t.Run("an update can clear times and optional fields", func(t *testing.T) {
 		s := open(t)
@@ -215,7 +242,7 @@ func testUpdates(t *testing.T, open func(t *testing.T) login.UserStore) {
 		before := user("acme", "alice")
 		create(t, s, before)
 		forged := before
-		forged.Tenant, forged.Status = "globex", login.UserDisabled
+		forged.Tenant, forged.Status, forged.Admin = "globex", login.UserDisabled, true
 		wantCode(t, s.UpdateUser(t.Context(), forged), apperr.NotFound, "update through another tenant")
 		got, err := s.GetUserByID(t.Context(), before.ID)
 		must(t, err, "get user")
