@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"github.com/greyrouter/greyrouter/internal/httpx"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -26,6 +28,8 @@ type API struct {
 	m          *router.Manager
 	log        *slog.Logger
 	adminToken string
+	auth       gin.HandlerFunc
+	extra      func(r *gin.Engine)
 	checks     []Check
 	reg        *prometheus.Registry
 	metrics    *metrics
@@ -33,17 +37,24 @@ type API struct {
 
 // Config holds what New needs.
 type Config struct {
-	Manager    *router.Manager
-	Log        *slog.Logger
-	AdminToken string
-	Checks     []Check
+	Manager *router.Manager
+	Log     *slog.Logger
+	// Authenticate is the authentication middleware (login/httpapi); it
+	// sets the principal (internal/httpx). When nil, only AdminToken is
+	// accepted, as a platform principal.
+	Authenticate gin.HandlerFunc
+	AdminToken   string
+	// Routes registers further APIs (login) on the same engine, behind
+	// the same recovery, metrics and not-found handling.
+	Routes func(r *gin.Engine)
+	Checks []Check
 	// Registry receives the API's metrics and is served on /metrics.
 	Registry *prometheus.Registry
 }
 
 // New builds the API; call Handler for the http.Handler.
 func New(cfg Config) *API {
-	a := &API{m: cfg.Manager, log: cfg.Log, adminToken: cfg.AdminToken, checks: cfg.Checks, reg: cfg.Registry}
+	a := &API{m: cfg.Manager, log: cfg.Log, adminToken: cfg.AdminToken, auth: cfg.Authenticate, extra: cfg.Routes, checks: cfg.Checks, reg: cfg.Registry}
 	a.metrics = newMetrics(cfg.Registry, cfg.Manager)
 	return a
 }
@@ -58,12 +69,15 @@ func (a *API) Handler() http.Handler {
 	r.ContextWithFallback = true
 	r.Use(a.recoverJSON(), a.observe())
 	r.NoRoute(func(c *gin.Context) {
-		c.AbortWithStatusJSON(http.StatusNotFound, errorBody{Error: errorDoc{Code: "not_found", Message: "no such route: " + c.Request.Method + " " + c.Request.URL.Path}})
+		c.AbortWithStatusJSON(http.StatusNotFound, httpx.ErrorBody{Error: httpx.ErrorDoc{Code: "not_found", Message: "no such route: " + c.Request.Method + " " + c.Request.URL.Path}})
 	})
 	r.NoMethod(func(c *gin.Context) {
-		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorDoc{Code: "method_not_allowed", Message: "method " + c.Request.Method + " not allowed on " + c.Request.URL.Path}})
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, httpx.ErrorBody{Error: httpx.ErrorDoc{Code: "method_not_allowed", Message: "method " + c.Request.Method + " not allowed on " + c.Request.URL.Path}})
 	})
 	a.routes(r)
+	if a.extra != nil {
+		a.extra(r)
+	}
 	return r
 }
 
@@ -73,7 +87,7 @@ func (a *API) recoverJSON() gin.HandlerFunc {
 		defer func() {
 			if v := recover(); v != nil {
 				a.log.Error("panic in handler", "path", c.FullPath(), "panic", v)
-				c.AbortWithStatusJSON(http.StatusInternalServerError, errorBody{Error: errorDoc{Code: "internal", Message: "internal error"}})
+				c.AbortWithStatusJSON(http.StatusInternalServerError, httpx.ErrorBody{Error: httpx.ErrorDoc{Code: "internal", Message: "internal error"}})
 			}
 		}()
 		c.Next()

@@ -8,27 +8,37 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/greyrouter/greyrouter/internal/apperr"
+	"github.com/greyrouter/greyrouter/internal/httpx"
+	"github.com/greyrouter/greyrouter/login"
 )
 
-// actorKey is the gin context key of the authenticated actor's name.
-const actorKey = "greyrouter.actor"
-
-// requireToken admits requests bearing the admin token. Both sides are
-// hashed first so the comparison is constant-time regardless of length.
-func (a *API) requireToken() gin.HandlerFunc {
+// authenticate returns the configured authentication middleware, or, when
+// none is configured (the router API alone, in its own tests), one that
+// admits only the admin token as the platform's bootstrap principal.
+func (a *API) authenticate() gin.HandlerFunc {
+	if a.auth != nil {
+		return a.auth
+	}
 	want := sha256.Sum256([]byte(a.adminToken))
 	return func(c *gin.Context) {
-		h := c.GetHeader("Authorization")
-		token, ok := strings.CutPrefix(h, "Bearer ")
+		token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 		got := sha256.Sum256([]byte(token))
-		if !ok || token == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		if !ok || token == "" || a.adminToken == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 			c.Header("WWW-Authenticate", `Bearer realm="greyrouter"`)
-			writeError(c, a.log, apperr.New(apperr.Unauthenticated, "missing or invalid bearer token"))
+			httpx.WriteError(c, a.log, apperr.New(apperr.Unauthenticated, "missing or invalid bearer token"))
 			return
 		}
-		c.Set(actorKey, "admin-token")
+		httpx.SetPrincipal(c, login.Principal{Kind: login.PrincipalBootstrap, Subject: "bootstrap", Platform: true})
 		c.Next()
 	}
 }
 
-func actor(c *gin.Context) string { return c.GetString(actorKey) }
+// actor names the request's principal in revisions.
+func actor(c *gin.Context) string { return httpx.Actor(c) }
+
+// mayUseTenant reports whether the principal may resolve for tenant:
+// platform principals for any tenant, others for their own only.
+func mayUseTenant(c *gin.Context, tenant string) bool {
+	p, ok := httpx.PrincipalOf(c)
+	return ok && (p.Platform || p.Tenant != "" && p.Tenant == tenant)
+}

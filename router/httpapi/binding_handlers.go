@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"github.com/greyrouter/greyrouter/internal/httpx"
+
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -11,16 +13,16 @@ import (
 func (a *API) listBindings(c *gin.Context) {
 	tenant, err := pathName(c, "tenant")
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	if _, err := a.m.Store().GetTenant(c.Request.Context(), tenant); err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	bs, err := a.m.Store().ListBindings(c.Request.Context(), router.BindingFilter{Tenant: tenant})
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	list(c, bs, 0, func(b router.Binding) string { return b.Service })
@@ -43,7 +45,7 @@ func (a *API) getBinding(c *gin.Context) {
 			return
 		}
 	}
-	writeError(c, a.log, err)
+	httpx.WriteError(c, a.log, err)
 }
 
 // putBinding replaces the binding with the body. The salt of an existing
@@ -51,24 +53,24 @@ func (a *API) getBinding(c *gin.Context) {
 func (a *API) putBinding(c *gin.Context) {
 	tenant, svc, err := a.bindingPath(c)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	var b router.Binding
-	if err := decode(c, &b); err != nil {
-		writeError(c, a.log, err)
+	if err := httpx.Decode(c, &b); err != nil {
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	if b.Tenant, err = bodyName("tenant", b.Tenant, tenant); err == nil {
 		b.Service, err = bodyName("service", b.Service, svc)
 	}
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	b, rev, err := a.m.PutBinding(c.Request.Context(), actor(c), b)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	changed(c, http.StatusOK, "binding", b, rev)
@@ -77,12 +79,12 @@ func (a *API) putBinding(c *gin.Context) {
 func (a *API) deleteBinding(c *gin.Context) {
 	tenant, svc, err := a.bindingPath(c)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	rev, err := a.m.DeleteBinding(c.Request.Context(), actor(c), tenant, svc)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"deleted": tenant + "/" + svc, "revision": rev.Number})

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/greyrouter/greyrouter/internal/apperr"
+	"github.com/greyrouter/greyrouter/internal/httpx"
 	"github.com/greyrouter/greyrouter/router"
 )
 
@@ -61,12 +62,12 @@ func bodyName(field, body, path string) (string, error) {
 func (a *API) listTenants(c *gin.Context) {
 	p, err := page(c)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	ts, err := a.m.Store().ListTenants(c.Request.Context(), p)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	list(c, ts, p.Limit, func(t router.Tenant) string { return t.Name })
@@ -74,13 +75,13 @@ func (a *API) listTenants(c *gin.Context) {
 
 func (a *API) createTenant(c *gin.Context) {
 	var t router.Tenant
-	if err := decode(c, &t); err != nil {
-		writeError(c, a.log, err)
+	if err := httpx.Decode(c, &t); err != nil {
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	t, rev, err := a.m.CreateTenant(c.Request.Context(), actor(c), t)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	changed(c, http.StatusCreated, "tenant", t, rev)
@@ -95,31 +96,31 @@ func (a *API) getTenant(c *gin.Context) {
 			return
 		}
 	}
-	writeError(c, a.log, err)
+	httpx.WriteError(c, a.log, err)
 }
 
 func (a *API) updateTenant(c *gin.Context) {
 	name, err := pathName(c, "tenant")
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	t, err := a.m.Store().GetTenant(c.Request.Context(), name)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
-	if err := decode(c, &t); err != nil {
-		writeError(c, a.log, err)
+	if err := httpx.Decode(c, &t); err != nil {
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	if t.Name, err = bodyName("name", t.Name, name); err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	t, rev, err := a.m.UpdateTenant(c.Request.Context(), actor(c), t)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	changed(c, http.StatusOK, "tenant", t, rev)
@@ -128,12 +129,12 @@ func (a *API) updateTenant(c *gin.Context) {
 func (a *API) deleteTenant(c *gin.Context) {
 	name, err := pathName(c, "tenant")
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	rev, err := a.m.DeleteTenant(c.Request.Context(), actor(c), name)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"deleted": name, "revision": rev.Number})
@@ -142,12 +143,12 @@ func (a *API) deleteTenant(c *gin.Context) {
 func (a *API) listServices(c *gin.Context) {
 	p, err := page(c)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	ss, err := a.m.Store().ListServices(c.Request.Context(), p)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	list(c, ss, p.Limit, func(s router.Service) string { return s.Name })
@@ -160,13 +161,13 @@ func newService() router.Service {
 
 func (a *API) createService(c *gin.Context) {
 	s := newService()
-	if err := decode(c, &s); err != nil {
-		writeError(c, a.log, err)
+	if err := httpx.Decode(c, &s); err != nil {
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	s, rev, err := a.m.CreateService(c.Request.Context(), actor(c), s)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	changed(c, http.StatusCreated, "service", s, rev)
@@ -181,7 +182,7 @@ func (a *API) getService(c *gin.Context) {
 			return
 		}
 	}
-	writeError(c, a.log, err)
+	httpx.WriteError(c, a.log, err)
 }
 
 // updateService starts from the stored service: fields the body omits keep
@@ -189,25 +190,25 @@ func (a *API) getService(c *gin.Context) {
 func (a *API) updateService(c *gin.Context) {
 	name, err := pathName(c, "service")
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	s, err := a.m.Store().GetService(c.Request.Context(), name)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
-	if err := decode(c, &s); err != nil {
-		writeError(c, a.log, err)
+	if err := httpx.Decode(c, &s); err != nil {
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	if s.Name, err = bodyName("name", s.Name, name); err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	s, rev, err := a.m.UpdateService(c.Request.Context(), actor(c), s)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	changed(c, http.StatusOK, "service", s, rev)
@@ -216,12 +217,12 @@ func (a *API) updateService(c *gin.Context) {
 func (a *API) deleteService(c *gin.Context) {
 	name, err := pathName(c, "service")
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	rev, err := a.m.DeleteService(c.Request.Context(), actor(c), name)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"deleted": name, "revision": rev.Number})

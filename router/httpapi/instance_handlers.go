@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"github.com/greyrouter/greyrouter/internal/httpx"
+
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -11,12 +13,12 @@ import (
 func (a *API) listInstances(c *gin.Context) {
 	svc, err := a.servicePath(c)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	is, err := a.m.Store().ListInstances(c.Request.Context(), svc)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	list(c, is, 0, func(i router.Instance) string { return i.ID })
@@ -27,21 +29,21 @@ func (a *API) listInstances(c *gin.Context) {
 func (a *API) registerInstance(c *gin.Context) {
 	svc, err := pathName(c, "service")
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	in := router.Instance{Enabled: true}
-	if err := decode(c, &in); err != nil {
-		writeError(c, a.log, err)
+	if err := httpx.Decode(c, &in); err != nil {
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	if in.Service, err = bodyName("service", in.Service, svc); err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	in, err = a.m.RegisterInstance(c.Request.Context(), in)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	c.JSON(http.StatusCreated, in)
@@ -64,23 +66,23 @@ func (a *API) getInstance(c *gin.Context) {
 			return
 		}
 	}
-	writeError(c, a.log, err)
+	httpx.WriteError(c, a.log, err)
 }
 
 func (a *API) patchInstance(c *gin.Context) {
 	svc, id, err := a.instancePath(c)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	var p router.InstancePatch
-	if err := decode(c, &p); err != nil {
-		writeError(c, a.log, err)
+	if err := httpx.Decode(c, &p); err != nil {
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	in, err := a.m.UpdateInstance(c.Request.Context(), svc, id, p)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	c.JSON(http.StatusOK, in)
@@ -94,7 +96,7 @@ func (a *API) deregisterInstance(c *gin.Context) {
 			return
 		}
 	}
-	writeError(c, a.log, err)
+	httpx.WriteError(c, a.log, err)
 }
 
 func (a *API) heartbeat(c *gin.Context) {
@@ -105,5 +107,5 @@ func (a *API) heartbeat(c *gin.Context) {
 			return
 		}
 	}
-	writeError(c, a.log, err)
+	httpx.WriteError(c, a.log, err)
 }

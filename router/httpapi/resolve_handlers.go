@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/greyrouter/greyrouter/internal/apperr"
+	"github.com/greyrouter/greyrouter/internal/httpx"
 	"github.com/greyrouter/greyrouter/router"
 )
 
@@ -22,13 +23,17 @@ type resolveRequest struct {
 
 func (a *API) resolve(c *gin.Context) {
 	var in resolveRequest
-	if err := decode(c, &in); err != nil {
-		writeError(c, a.log, err)
+	if err := httpx.Decode(c, &in); err != nil {
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	attrs, err := router.ParseAttributes(in.Attributes)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
+		return
+	}
+	if !mayUseTenant(c, in.Tenant) {
+		httpx.WriteError(c, a.log, apperr.New(apperr.Forbidden, "not allowed to resolve for tenant %q", in.Tenant))
 		return
 	}
 	req := router.Request{Tenant: in.Tenant, Service: in.Service, Key: in.Key, Attributes: attrs}
@@ -44,7 +49,7 @@ func (a *API) resolve(c *gin.Context) {
 		// Failed requests are not labelled by service: the name is
 		// unchecked input and would let callers mint label values.
 		a.metrics.decisions.WithLabelValues("", "", string(apperr.CodeOf(err))).Inc()
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	a.metrics.decisions.WithLabelValues(req.Service, d.Reason, "ok").Inc()
@@ -53,13 +58,13 @@ func (a *API) resolve(c *gin.Context) {
 
 func (a *API) report(c *gin.Context) {
 	var o router.Outcome
-	if err := decode(c, &o); err != nil {
-		writeError(c, a.log, err)
+	if err := httpx.Decode(c, &o); err != nil {
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	r, err := a.m.Report(c.Request.Context(), o)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	c.JSON(http.StatusOK, r)

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/greyrouter/greyrouter/internal/apperr"
+	"github.com/greyrouter/greyrouter/internal/httpx"
 	"github.com/greyrouter/greyrouter/router"
 )
 
@@ -22,19 +23,19 @@ func revisionParam(c *gin.Context) (int64, error) {
 func (a *API) listRevisions(c *gin.Context) {
 	p, err := page(c)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	var before int64
 	if s := c.Query("before"); s != "" {
 		if before, err = strconv.ParseInt(s, 10, 64); err != nil || before < 1 {
-			writeError(c, a.log, apperr.New(apperr.Invalid, "before must be a positive integer"))
+			httpx.WriteError(c, a.log, apperr.New(apperr.Invalid, "before must be a positive integer"))
 			return
 		}
 	}
 	rs, err := a.m.Store().ListRevisions(c.Request.Context(), before, p.Limit)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	list(c, rs, p.Limit, func(r router.Revision) string { return strconv.FormatInt(r.Number, 10) })
@@ -49,7 +50,7 @@ func (a *API) getRevision(c *gin.Context) {
 			return
 		}
 	}
-	writeError(c, a.log, err)
+	httpx.WriteError(c, a.log, err)
 }
 
 func (a *API) rollback(c *gin.Context) {
@@ -61,5 +62,5 @@ func (a *API) rollback(c *gin.Context) {
 			return
 		}
 	}
-	writeError(c, a.log, err)
+	httpx.WriteError(c, a.log, err)
 }

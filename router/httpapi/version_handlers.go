@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"github.com/greyrouter/greyrouter/internal/httpx"
+
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -23,12 +25,12 @@ func (a *API) servicePath(c *gin.Context) (string, error) {
 func (a *API) listVersions(c *gin.Context) {
 	svc, err := a.servicePath(c)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	vs, err := a.m.Store().ListVersions(c.Request.Context(), svc)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	list(c, vs, 0, func(v router.Version) string { return v.Name })
@@ -37,21 +39,21 @@ func (a *API) listVersions(c *gin.Context) {
 func (a *API) createVersion(c *gin.Context) {
 	svc, err := pathName(c, "service")
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	var v router.Version
-	if err := decode(c, &v); err != nil {
-		writeError(c, a.log, err)
+	if err := httpx.Decode(c, &v); err != nil {
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	if v.Service, err = bodyName("service", v.Service, svc); err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	v, rev, err := a.m.CreateVersion(c.Request.Context(), actor(c), v)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	changed(c, http.StatusCreated, "version", v, rev)
@@ -74,34 +76,34 @@ func (a *API) getVersion(c *gin.Context) {
 			return
 		}
 	}
-	writeError(c, a.log, err)
+	httpx.WriteError(c, a.log, err)
 }
 
 func (a *API) updateVersion(c *gin.Context) {
 	svc, name, err := a.versionPath(c)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	v, err := a.m.Store().GetVersion(c.Request.Context(), svc, name)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
-	if err := decode(c, &v); err != nil {
-		writeError(c, a.log, err)
+	if err := httpx.Decode(c, &v); err != nil {
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	if v.Service, err = bodyName("service", v.Service, svc); err == nil {
 		v.Name, err = bodyName("name", v.Name, name)
 	}
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	v, rev, err := a.m.UpdateVersion(c.Request.Context(), actor(c), v)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	changed(c, http.StatusOK, "version", v, rev)
@@ -110,12 +112,12 @@ func (a *API) updateVersion(c *gin.Context) {
 func (a *API) deleteVersion(c *gin.Context) {
 	svc, name, err := a.versionPath(c)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	rev, err := a.m.DeleteVersion(c.Request.Context(), actor(c), svc, name)
 	if err != nil {
-		writeError(c, a.log, err)
+		httpx.WriteError(c, a.log, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"deleted": name, "revision": rev.Number})

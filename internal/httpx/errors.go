@@ -1,4 +1,7 @@
-package httpapi
+// Package httpx holds what every greyrouter HTTP API shares: the one JSON
+// error shape and its status table, size-limited strict JSON decoding, and
+// the authenticated principal in the request context.
+package httpx
 
 import (
 	"encoding/json"
@@ -17,7 +20,8 @@ import (
 // MaxBodyBytes caps every request body.
 const MaxBodyBytes = 1 << 20
 
-var statusOf = map[apperr.Code]int{
+// StatusOf maps error codes to HTTP statuses, in one table.
+var StatusOf = map[apperr.Code]int{
 	apperr.Invalid:         http.StatusBadRequest,
 	apperr.Unauthenticated: http.StatusUnauthorized,
 	apperr.Forbidden:       http.StatusForbidden,
@@ -30,33 +34,38 @@ var statusOf = map[apperr.Code]int{
 	apperr.Internal:        http.StatusInternalServerError,
 }
 
-type errorBody struct {
-	Error errorDoc `json:"error"`
+// ErrorBody is the one JSON error shape: {"error": {code, message, details}}.
+type ErrorBody struct {
+	Error ErrorDoc `json:"error"`
 }
 
-type errorDoc struct {
+// ErrorDoc is the inside of ErrorBody.
+type ErrorDoc struct {
 	Code    apperr.Code       `json:"code"`
 	Message string            `json:"message"`
 	Details map[string]string `json:"details,omitempty"`
 }
 
-// writeError writes the one JSON error shape. Internal errors are logged in
+// WriteError writes the one JSON error shape. Internal errors are logged in
 // full and shown to the caller only as "internal error".
-func writeError(c *gin.Context, log *slog.Logger, err error) {
+func WriteError(c *gin.Context, log *slog.Logger, err error) {
 	code := apperr.CodeOf(err)
-	status, ok := statusOf[code]
+	status, ok := StatusOf[code]
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if code == apperr.Internal || code == apperr.Unavailable {
+	if (code == apperr.Internal || code == apperr.Unavailable) && log != nil {
 		log.Error("request failed", "method", c.Request.Method, "path", c.FullPath(), "code", code, "err", err)
 	}
-	c.AbortWithStatusJSON(status, errorBody{Error: errorDoc{Code: code, Message: apperr.MessageOf(err), Details: apperr.DetailsOf(err)}})
+	if secs := apperr.DetailsOf(err)["retry_after_seconds"]; code == apperr.RateLimited && secs != "" {
+		c.Header("Retry-After", secs)
+	}
+	c.AbortWithStatusJSON(status, ErrorBody{Error: ErrorDoc{Code: code, Message: apperr.MessageOf(err), Details: apperr.DetailsOf(err)}})
 }
 
-// decode reads one JSON value from the size-limited body into v, rejecting
+// Decode reads one JSON value from the size-limited body into v, rejecting
 // unknown fields and trailing data, with messages that name the problem.
-func decode(c *gin.Context, v any) error {
+func Decode(c *gin.Context, v any) error {
 	body := http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
