@@ -33,6 +33,9 @@ func TestLayering(t *testing.T) {
 		{"login", append(frameworks, routerAdapters...)},
 		{"login/sqlstore", append([]string{"github.com/gin-gonic/gin", "github.com/redis/go-redis", module + "login/redisstore"}, routerAdapters...)},
 		{"login/redisstore", append([]string{"github.com/gin-gonic/gin", "gorm.io/", module + "login/sqlstore"}, routerAdapters...)},
+		// The verifier runs inside calling services (through the SDK).
+		{"login/verify", append(frameworks, module+"login/sqlstore", module+"login/redisstore", module+"login/httpapi")},
+		{"login/httpapi", append([]string{"gorm.io/", "github.com/redis/go-redis", module + "login/sqlstore", module + "login/redisstore"}, routerAdapters...)},
 		{"privilege", frameworks},
 		// Adapters speak domain terms and do not import each other.
 		{"router/redisstore", []string{"github.com/gin-gonic/gin", "gorm.io/", module + "router/sqlstore", module + "router/httpapi"}},
