@@ -15,7 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 #     router:FuzzParseRule
 #     privilege:FuzzEvaluate
 #   "
-FUZZ_TARGETS="router:FuzzParseAttributes router:FuzzBinding router/redisstore:FuzzAppendRequest login:FuzzParseHash login/redisstore:FuzzAccountSubject"
+FUZZ_TARGETS="router:FuzzParseAttributes router:FuzzBinding router/redisstore:FuzzAppendRequest login:FuzzParseHash login/redisstore:FuzzAccountSubject login:FuzzParseCredential login/verify:FuzzVerify"
 FUZZTIME="${FUZZTIME:-10s}"
 
 section() {
