@@ -136,7 +136,7 @@ func openStoredKey(aead cipher.AEAD, k StoredKey) (ringKey, error) {
 	if !signer.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(pub) {
 		return ringKey{}, fmt.Errorf("signing key %s: private key does not match the public key", k.ID)
 	}
-	pk := PublicKey{ID: k.ID, Algorithm: k.Algorithm, Key: pub, ActivatesAt: k.ActivatesAt, RetiresAt: k.RetiresAt}
+	pk := PublicKey{ID: k.ID, Algorithm: k.Algorithm, Key: pub, CreatedAt: k.CreatedAt, ActivatesAt: k.ActivatesAt, RetiresAt: k.RetiresAt}
 	jwk, err := NewJWK(pk)
 	if err != nil {
 		return ringKey{}, fmt.Errorf("signing key %s: %w", k.ID, err)
@@ -169,6 +169,7 @@ type PublicKey struct {
 	ID          string
 	Algorithm   string
 	Key         crypto.PublicKey // ed25519.PublicKey or *ecdsa.PublicKey
+	CreatedAt   time.Time        // zero when it came from a JWKS
 	ActivatesAt time.Time        // zero when it came from a JWKS
 	RetiresAt   time.Time
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -411,11 +412,24 @@ func (s *Service) SetPassword(ctx context.Context, actor Principal, tenant, id, 
 		return err
 	}
 	if !reset {
+		// The current-password check is throttled like a login, so that a
+		// stolen session cannot guess the password at hashing speed.
+		th := s.Authenticator.throttle
+		wait, err := th.Allow(ctx, u.Tenant, u.Username, netip.Addr{})
+		if err != nil {
+			return apperr.Wrap(apperr.Unavailable, err, "password change temporarily unavailable")
+		}
+		if wait > 0 {
+			return throttled(wait)
+		}
 		ok, _, err := s.Hasher.Verify(ctx, current, u.PasswordHash)
 		if err != nil {
 			return err
 		}
 		if !ok {
+			if _, err := th.Failed(ctx, u.Tenant, u.Username, netip.Addr{}); err != nil {
+				s.Log.Warn("could not record a failed password check", "err", err)
+			}
 			return apperr.New(apperr.Unprocessable, "the current password is wrong")
 		}
 	}
