@@ -41,7 +41,19 @@ type config struct {
 	ShutdownTimeout    time.Duration
 	ReconcileInterval  time.Duration
 	ResyncInterval     time.Duration
+	Issuer             string
+	Audience           string
+	AccessTokenTTL     time.Duration
+	SessionIdle        time.Duration
+	SessionLifetime    time.Duration
+	MaxSessions        int
+	SigningAlgorithm   string
+	KeyRotation        time.Duration
+	KeyOverlap         time.Duration
+	DisableBootstrap   bool
+	HashConcurrency    int
 	AdminToken         string // environment only: never a flag, so it stays out of ps
+	KeyEncryptionKey   string // environment only, like AdminToken
 }
 
 // setting is one flag and the environment variable that sets it too.
@@ -86,6 +98,28 @@ func bind(fs *flag.FlagSet, c *config) []setting {
 	add("reconcile-interval", "GREYROUTER_RECONCILE_INTERVAL")
 	fs.DurationVar(&c.ResyncInterval, "resync-interval", time.Minute, "how often to re-project every service from the database regardless")
 	add("resync-interval", "GREYROUTER_RESYNC_INTERVAL")
+	fs.StringVar(&c.Issuer, "issuer", "greyrouter", "iss claim of access tokens; verifiers must be configured with the same value")
+	add("issuer", "GREYROUTER_ISSUER")
+	fs.StringVar(&c.Audience, "audience", "greyrouter", "aud claim of access tokens")
+	add("audience", "GREYROUTER_AUDIENCE")
+	fs.DurationVar(&c.AccessTokenTTL, "access-token-ttl", 10*time.Minute, "access token lifetime (1m-60m; 5m-15m recommended)")
+	add("access-token-ttl", "GREYROUTER_ACCESS_TOKEN_TTL")
+	fs.DurationVar(&c.SessionIdle, "session-idle-timeout", 30*time.Minute, "a session unused (no cookie request, no refresh) for this long ends")
+	add("session-idle-timeout", "GREYROUTER_SESSION_IDLE_TIMEOUT")
+	fs.DurationVar(&c.SessionLifetime, "session-lifetime", 12*time.Hour, "absolute session lifetime; refresh tokens end with their session")
+	add("session-lifetime", "GREYROUTER_SESSION_LIFETIME")
+	fs.IntVar(&c.MaxSessions, "max-sessions-per-user", 0, "when positive, a login beyond this many sessions ends the user's oldest")
+	add("max-sessions-per-user", "GREYROUTER_MAX_SESSIONS_PER_USER")
+	fs.StringVar(&c.SigningAlgorithm, "signing-algorithm", "EdDSA", "access token signature: EdDSA (Ed25519) or ES256")
+	add("signing-algorithm", "GREYROUTER_SIGNING_ALGORITHM")
+	fs.DurationVar(&c.KeyRotation, "key-rotation-interval", 30*24*time.Hour, "rotate the signing key when it is this old (0: only on request)")
+	add("key-rotation-interval", "GREYROUTER_KEY_ROTATION_INTERVAL")
+	fs.DurationVar(&c.KeyOverlap, "key-rotation-overlap", 5*time.Minute, "how long a new signing key is published in the JWKS before it signs")
+	add("key-rotation-overlap", "GREYROUTER_KEY_ROTATION_OVERLAP")
+	fs.BoolVar(&c.DisableBootstrap, "disable-bootstrap-token", false, "refuse the break-glass admin token (once platform administrators exist)")
+	add("disable-bootstrap-token", "GREYROUTER_DISABLE_BOOTSTRAP_TOKEN")
+	fs.IntVar(&c.HashConcurrency, "password-hash-concurrency", 0, "password hashes computed at once (argon2id, 19 MiB each); 0: one per CPU")
+	add("password-hash-concurrency", "GREYROUTER_PASSWORD_HASH_CONCURRENCY")
 	return out
 }
 
@@ -111,6 +145,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		}
 	}
 	c.AdminToken = getenv("GREYROUTER_ADMIN_TOKEN")
+	c.KeyEncryptionKey = getenv("GREYROUTER_KEY_ENCRYPTION_KEY")
 	if err := fs.Parse(args); err != nil {
 		printUsage(stderr, name, all, used)
 		if errors.Is(err, flag.ErrHelp) {
@@ -143,7 +178,8 @@ func printUsage(w io.Writer, name string, defaults *flag.FlagSet, used []setting
 		fmt.Fprintf(w, "  --%s, $%s\n        %s%s\n", s.flag, s.env, f.Usage, def)
 	}
 	if name == "serve" {
-		fmt.Fprintf(w, "\nEnvironment only:\n  $GREYROUTER_ADMIN_TOKEN\n        bearer token for the admin and resolve APIs (break-glass credential);\n        when unset, one is generated at first start, stored in <data-dir>/admin-token (mode 0600) and printed once\n")
+		fmt.Fprintf(w, "\nEnvironment only:\n  $GREYROUTER_ADMIN_TOKEN\n        break-glass bootstrap token: a platform-administrator bearer for first start (create\n        platform administrators with it, then log in and consider --disable-bootstrap-token);\n        when unset, one is generated at first start, stored in <data-dir>/admin-token (mode 0600) and printed once\n"+
+			"  $GREYROUTER_KEY_ENCRYPTION_KEY\n        base64 of 32 random bytes; encrypts the token signing keys stored in the database (AES-256-GCM);\n        when unset, one is generated at first start and stored in <data-dir>/key-encryption-key (mode 0600)\n")
 	}
 }
 

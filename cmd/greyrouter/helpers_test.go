@@ -21,6 +21,10 @@ func TestMain(m *testing.M) { os.Exit(testutil.RunMain(m)) }
 
 const testToken = "test-admin-token-0123456789"
 
+// testKEK seals signing keys in tests; replicas of one test share it, as
+// replicas of one deployment must.
+const testKEK = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
 // server is a running greyrouter started through runWith.
 type server struct {
 	base   string
@@ -57,6 +61,9 @@ func start(t *testing.T, env map[string]string, args ...string) *server {
 		env["GREYROUTER_ADMIN_TOKEN"] = testToken
 	}
 	env["GREYROUTER_RECONCILE_INTERVAL"] = "100ms"
+	if _, ok := env["GREYROUTER_KEY_ENCRYPTION_KEY"]; !ok {
+		env["GREYROUTER_KEY_ENCRYPTION_KEY"] = testKEK
+	}
 	getenv := func(k string) string { return env[k] }
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan net.Addr, 1)

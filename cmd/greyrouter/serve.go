@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -31,6 +32,15 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	log, err := newLogger(c, stderr)
 	if err != nil {
+		return err
+	}
+
+	// Secrets and login settings are checked before anything is opened.
+	kek, err := keyEncryptionKey(c)
+	if err != nil {
+		return err
+	}
+	if err := c.validLogin(); err != nil {
 		return err
 	}
 
@@ -61,9 +71,18 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	rs := redisstore.NewBatched(rdb, 4)
 	defer rs.Close()
 	m := router.NewManager(store, rs, rs, log, nil)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	auth, err := newLoginStack(ctx, c, kek, db, rdb, m, token, reg, log)
+	if err != nil {
+		return err
+	}
 	if c.Demo {
 		if err := seedDemo(ctx, m); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
+		}
+		if err := seedDemoUsers(ctx, auth.service, stdout); err != nil {
+			return err
 		}
 	}
 	start := time.Now()
@@ -76,14 +95,16 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
 	go m.RunReconciler(bg, c.ReconcileInterval, c.ResyncInterval)
+	go auth.run(bg, log)
+	defer auth.close(context.WithoutCancel(ctx), log)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	api := httpapi.New(httpapi.Config{
-		Manager: m, Log: log, AdminToken: token, Registry: reg,
+		Manager: m, Log: log, Registry: reg,
+		Authenticate: auth.api.Authenticate(), Routes: func(r *gin.Engine) { auth.api.Routes(r) },
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: store.Ping},
 			{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
+			{Name: "login", Fn: auth.ready},
 		},
 	})
 	srv := &http.Server{

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/greyrouter/greyrouter/internal/testutil"
+)
+
+// TestLoginAcrossReplicas drives the login service through two replicas
+// sharing real Redis and PostgreSQL: tokens issued by one are honoured by
+// the other with the roles they carry, and a revocation on one reaches the
+// other without any call between them.
+func TestLoginAcrossReplicas(t *testing.T) {
+	r := testutil.Redis(t)
+	dsn := testutil.Postgres(t)
+	env := func() map[string]string {
+		return map[string]string{"REDIS_URL": "redis://" + r.Addr + "/0", "DATABASE_URL": dsn}
+	}
+	a, b := start(t, env()), start(t, env())
+
+	// First start: the break-glass token creates the platform's people.
+	a.call(t, "POST", "/api/v1/tenants", map[string]any{"name": "acme"}).must(t, 201)
+	a.call(t, "POST", "/api/v1/tenants", map[string]any{"name": "globex"}).must(t, 201)
+	a.call(t, "POST", "/api/v1/admins", map[string]any{"username": "root", "password": "platform admin passphrase"}).must(t, 201)
+	a.call(t, "POST", "/api/v1/tenants/acme/users", map[string]any{"username": "alice", "password": "alice's long passphrase", "admin": true}).must(t, 201)
+	a.call(t, "POST", "/api/v1/tenants/acme/users", map[string]any{"username": "bob", "password": "bob's long passphrase"}).must(t, 201)
+
+	login := func(s *server, tenant, user, password string) string {
+		t.Helper()
+		rep := s.callAs(t, "", "POST", "/api/v1/login", map[string]any{"tenant": tenant, "username": user, "password": password}).must(t, 200)
+		tok := rep.str("access_token")
+		if tok == "" || rep.str("refresh_token") == "" {
+			t.Fatalf("login answer lacks tokens: %s", rep.raw)
+		}
+		return tok
+	}
+	root := login(a, "", "root", "platform admin passphrase")
+	alice := login(a, "acme", "alice", "alice's long passphrase")
+	bob := login(b, "acme", "bob", "bob's long passphrase")
+
+	// Platform configuration for the checks below, by the platform admin
+	// logged in on replica a, used on replica b.
+	b.callAs(t, root, "POST", "/api/v1/services", map[string]any{"name": "pay"}).must(t, 201)
+	b.callAs(t, root, "POST", "/api/v1/services/pay/versions", map[string]any{"name": "v1"}).must(t, 201)
+	b.callAs(t, root, "POST", "/api/v1/services/pay/instances", map[string]any{"id": "p1", "version": "v1", "address": "p1:80"}).must(t, 201)
+	b.callAs(t, root, "PUT", "/api/v1/services/pay", map[string]any{"default_version": "v1"}).must(t, 200)
+
+	t.Run("roles travel in the token to the other replica", func(t *testing.T) {
+		pin := map[string]any{"mode": "pin", "version": "v1"}
+		b.callAs(t, alice, "PUT", "/api/v1/tenants/acme/bindings/pay", pin).must(t, 200)
+		if got := b.callAs(t, alice, "PUT", "/api/v1/tenants/globex/bindings/pay", pin); got.status != 403 {
+			t.Errorf("tenant admin of acme changed globex: %d %s", got.status, got.raw)
+		}
+		if got := b.callAs(t, alice, "POST", "/api/v1/services", map[string]any{"name": "x"}); got.status != 403 {
+			t.Errorf("tenant admin changed platform configuration: %d %s", got.status, got.raw)
+		}
+		if got := b.callAs(t, bob, "PUT", "/api/v1/tenants/acme/bindings/pay", pin); got.status != 403 {
+			t.Errorf("plain user changed a binding: %d %s", got.status, got.raw)
+		}
+		b.callAs(t, bob, "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "pay", "key": "k"}).must(t, 200)
+		if got := b.callAs(t, bob, "POST", "/api/v1/resolve", map[string]any{"tenant": "globex", "service": "pay", "key": "k"}); got.status != 403 {
+			t.Errorf("acme user resolved for globex: %d %s", got.status, got.raw)
+		}
+		if got := b.callAs(t, "not-a-token", "GET", "/api/v1/services", nil); got.status != 401 {
+			t.Errorf("garbage bearer: %d %s", got.status, got.raw)
+		}
+	})
+
+	t.Run("a machine client gets a token for its tenant only", func(t *testing.T) {
+		c := a.callAs(t, alice, "POST", "/api/v1/tenants/acme/clients", map[string]any{"name": "checkout"}).must(t, 201)
+		id, secret := c.str("client", "id"), c.str("client_secret")
+		if id == "" || secret == "" {
+			t.Fatalf("client answer: %s", c.raw)
+		}
+		g := b.callAs(t, "", "POST", "/api/v1/token", map[string]any{"grant_type": "client_credentials", "client_id": id, "client_secret": secret}).must(t, 200)
+		tok := g.str("access_token")
+		b.callAs(t, tok, "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "pay", "key": "k"}).must(t, 200)
+		if got := b.callAs(t, tok, "POST", "/api/v1/resolve", map[string]any{"tenant": "globex", "service": "pay", "key": "k"}); got.status != 403 {
+			t.Errorf("acme client resolved for globex: %d %s", got.status, got.raw)
+		}
+	})
+
+	t.Run("logout on one replica is rejected on the other", func(t *testing.T) {
+		tok := login(a, "acme", "bob", "bob's long passphrase")
+		b.callAs(t, tok, "GET", "/api/v1/me", nil).must(t, 200)
+		a.callAs(t, tok, "POST", "/api/v1/logout", nil)
+		waitStatus(t, b, tok, "/api/v1/me", 401)
+	})
+
+	t.Run("disabling a user ends its tokens everywhere", func(t *testing.T) {
+		carol := a.callAs(t, alice, "POST", "/api/v1/tenants/acme/users", map[string]any{"username": "carol", "password": "carol's long passphrase"}).must(t, 201)
+		tok := login(b, "acme", "carol", "carol's long passphrase")
+		b.callAs(t, tok, "GET", "/api/v1/me", nil).must(t, 200)
+		a.callAs(t, alice, "PATCH", "/api/v1/tenants/acme/users/"+carol.str("id"), map[string]any{"status": "disabled"}).must(t, 200)
+		waitStatus(t, b, tok, "/api/v1/me", 401)
+		if got := b.callAs(t, "", "POST", "/api/v1/login", map[string]any{"tenant": "acme", "username": "carol", "password": "carol's long passphrase"}); got.status != 401 {
+			t.Errorf("a disabled user logged in: %d %s", got.status, got.raw)
+		}
+	})
+
+	t.Run("revocations survive a Redis flush", func(t *testing.T) {
+		tok := login(a, "acme", "alice", "alice's long passphrase")
+		a.callAs(t, tok, "POST", "/api/v1/logout", nil)
+		waitStatus(t, b, tok, "/api/v1/me", 401)
+		r.FlushAll(t)
+		// A replica started after the flush learns the revocation from
+		// the database, republished by the running replicas.
+		c := start(t, env())
+		waitStatus(t, c, tok, "/api/v1/me", 401)
+	})
+
+	t.Run("the bootstrap token can be switched off", func(t *testing.T) {
+		off := env()
+		off["GREYROUTER_DISABLE_BOOTSTRAP_TOKEN"] = "true"
+		s := start(t, off)
+		if got := s.call(t, "GET", "/api/v1/services", nil); got.status != 401 {
+			t.Errorf("disabled bootstrap token accepted: %d %s", got.status, got.raw)
+		}
+		s.callAs(t, root, "GET", "/api/v1/services", nil).must(t, 200)
+	})
+}
+
+// waitStatus polls path with token on s until it answers status, failing
+// after 5 s.
+func waitStatus(t *testing.T, s *server, token, path string, status int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := s.callAs(t, token, "GET", path, nil)
+		if got.status == status {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: status %d after 5 s, want %d: %s", path, got.status, status, got.raw)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
