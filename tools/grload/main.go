@@ -43,6 +43,9 @@ Commands:
           script, interleaved in rounds, against a real Redis on loopback
   http    POST /api/v1/resolve load against a greyrouter on loopback
   hello   serve a trivial gin JSON handler, the HTTP peer for wrk runs
+  login   password logins at saturation vs cores / argon2id time per hash
+  revocation
+          time from logout until independent verifiers reject the token
 
 Run 'grload <command> --help' for the flags of a command.
 `
@@ -63,6 +66,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return httpCommand(ctx, args[1:], stdout, stderr)
 	case "hello":
 		return helloCommand(ctx, args[1:], stdout, stderr)
+	case "login":
+		return loginCommand(ctx, args[1:], stdout, stderr)
+	case "revocation":
+		return revocationCommand(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
