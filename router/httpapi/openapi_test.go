@@ -91,45 +91,43 @@ func specOperations(t *testing.T, doc map[string]any) []specOp {
 
 var ginParam = regexp.MustCompile(`[:*]([A-Za-z0-9_]+)`)
 
-func TestOpenAPIMatchesRoutes(t *testing.T) {
+// TestOpenAPICoversRoutes checks that every route of the router API is in
+// the spec, and that the spec secures the /api/v1 routes and leaves health
+// and metrics open. The spec also documents the login API, served on the
+// same engine; cmd/greyrouter checks that it documents exactly the routes
+// of both.
+func TestOpenAPICoversRoutes(t *testing.T) {
 	gin.SetMode(gin.TestMode)
 	r := gin.New()
-	// routes calls requireToken and metricsHandler while registering, so
+	// routes calls authenticate and metricsHandler while registering, so
 	// the API needs a logger and a registry; no manager is touched.
 	a := New(Config{Registry: prometheus.NewRegistry(), Log: slog.New(slog.DiscardHandler)})
 	a.routes(r)
-
-	routes := map[string]bool{}
-	for _, rt := range r.Routes() {
-		routes[rt.Method+" "+ginParam.ReplaceAllString(rt.Path, "{$1}")] = true
-	}
-	if len(routes) == 0 {
+	if len(r.Routes()) == 0 {
 		t.Fatal("routes registered nothing")
 	}
 
-	spec := map[string]bool{}
-	for _, op := range specOperations(t, loadSpec(t)) {
-		spec[op.String()] = true
+	doc := loadSpec(t)
+	spec := map[string]specOp{}
+	for _, op := range specOperations(t, doc) {
+		spec[op.String()] = op
 	}
 
-	var missing, extra []string
-	for k := range routes {
-		if !spec[k] {
-			missing = append(missing, k)
+	var missing []string
+	for _, rt := range r.Routes() {
+		key := rt.Method + " " + ginParam.ReplaceAllString(rt.Path, "{$1}")
+		op, ok := spec[key]
+		if !ok {
+			missing = append(missing, key)
+			continue
 		}
-	}
-	for k := range spec {
-		if !routes[k] {
-			extra = append(extra, k)
+		if want, got := strings.HasPrefix(rt.Path, "/api/v1/"), len(effectiveSecurity(doc, op)) > 0; got != want {
+			t.Errorf("%s: secured = %v in the spec, want %v", key, got, want)
 		}
 	}
 	slices.Sort(missing)
-	slices.Sort(extra)
 	if len(missing) > 0 {
 		t.Errorf("routes missing from %s:\n  %s", specPath, strings.Join(missing, "\n  "))
-	}
-	if len(extra) > 0 {
-		t.Errorf("operations in %s with no route:\n  %s", specPath, strings.Join(extra, "\n  "))
 	}
 }
 
@@ -198,6 +196,13 @@ func TestOpenAPIIsWellFormed(t *testing.T) {
 		}
 	})
 
+	schemes := mapAt(mapAt(doc["components"])["securitySchemes"])
+	declaredTags := map[string]bool{}
+	for _, tag := range asSlice(doc["tags"]) {
+		name, _ := mapAt(tag)["name"].(string)
+		declaredTags[name] = true
+	}
+
 	ids := map[string]string{}
 	for _, o := range specOperations(t, doc) {
 		// A unique operationId.
@@ -258,24 +263,70 @@ func TestOpenAPIIsWellFormed(t *testing.T) {
 			}
 		}
 
-		// /api/v1 needs the bearer token; health and metrics need none.
-		security, overridden := o.op["security"]
-		if !overridden {
-			security = doc["security"]
+		// Tags are declared.
+		tags, _ := o.op["tags"].([]any)
+		if len(tags) == 0 {
+			t.Errorf("%s: no tags", o)
 		}
-		secured := false
-		for _, req := range asSlice(security) {
-			if _, ok := mapAt(req)["bearerAuth"]; ok {
-				secured = true
+		for _, tag := range tags {
+			if name, _ := tag.(string); !declaredTags[name] {
+				t.Errorf("%s: tag %v is not declared in the top-level tags", o, tag)
 			}
 		}
-		if want := strings.HasPrefix(o.path, "/api/v1/"); secured != want {
-			t.Errorf("%s: bearer security = %v, want %v", o, secured, want)
+
+		// Security: known schemes; a secured operation accepts a bearer
+		// token alone and the session cookie, with the CSRF header
+		// exactly when the method changes state, and documents 401.
+		security := effectiveSecurity(doc, o)
+		bearer, cookie := false, false
+		for _, req := range security {
+			names := mapAt(req)
+			for name := range names {
+				if _, ok := schemes[name]; !ok {
+					t.Errorf("%s: security scheme %q is not in components.securitySchemes", o, name)
+				}
+			}
+			_, hasBearer := names["bearerAuth"]
+			_, hasCookie := names["sessionCookie"]
+			_, hasCSRF := names["csrfToken"]
+			bearer = bearer || (hasBearer && len(names) == 1)
+			if hasCookie {
+				cookie = true
+				if hasCSRF != !safeMethod[o.method] {
+					t.Errorf("%s: the session cookie requirement has csrfToken = %v, want %v", o, hasCSRF, !safeMethod[o.method])
+				}
+			}
+		}
+		if len(security) > 0 {
+			if !bearer || !cookie {
+				t.Errorf("%s: secured, but does not accept both a bearer token alone (%v) and the session cookie (%v)", o, bearer, cookie)
+			}
+			if _, ok := responses["401"]; !ok {
+				t.Errorf("%s: secured, but documents no 401", o)
+			}
+			// Who may call it is part of its description.
+			if d, _ := o.op["description"].(string); !strings.Contains(d, "**Authorization:**") {
+				t.Errorf("%s: secured, but its description does not say who may call it (**Authorization:**)", o)
+			}
 		}
 	}
-	if _, ok := resolvePointer(doc, "#/components/securitySchemes/bearerAuth"); !ok {
-		t.Error("components.securitySchemes.bearerAuth is missing")
+	for _, name := range []string{"bearerAuth", "sessionCookie", "csrfToken"} {
+		if _, ok := schemes[name]; !ok {
+			t.Errorf("components.securitySchemes.%s is missing", name)
+		}
 	}
+}
+
+var safeMethod = map[string]bool{"get": true, "head": true, "options": true}
+
+// effectiveSecurity returns the operation's security requirements: its
+// own, or the document's when it has none. Empty means public.
+func effectiveSecurity(doc map[string]any, o specOp) []any {
+	security, overridden := o.op["security"]
+	if !overridden {
+		security = doc["security"]
+	}
+	return asSlice(security)
 }
 
 func asSlice(v any) []any {

@@ -21,6 +21,8 @@ import (
 type revocationFlags struct {
 	url, redisAddr, token, issuer, audience string
 	verifiers, trials                       int
+	pubsub                                  bool
+	poll                                    time.Duration
 }
 
 const revocationSummary = `Measures how long a logout takes to reach independent verifiers. It
@@ -42,6 +44,8 @@ func revocationCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 	fs.StringVar(&f.audience, "audience", "greyrouter", "expected aud of access tokens")
 	fs.IntVar(&f.verifiers, "verifiers", 10, "independent verifiers")
 	fs.IntVar(&f.trials, "trials", 100, "logout trials")
+	fs.BoolVar(&f.pubsub, "pubsub", true, "verifiers subscribe to notifications; false measures the polling fallback alone")
+	fs.DurationVar(&f.poll, "poll", time.Second, "verifiers' polling interval (the fallback for missed notifications)")
 	if err := parse(fs, revocationSummary, args, stdout, stderr); err != nil {
 		return err
 	}
@@ -74,7 +78,11 @@ func revocationCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 		defer rdb.Close()
 		feed := loginredis.NewFeed(rdb)
 		revs := verify.NewRevocations(nil)
-		go func() { _ = revs.Follow(vctx, feed, feed.Notifications(vctx), time.Second) }()
+		var notify <-chan struct{}
+		if f.pubsub {
+			notify = feed.Notifications(vctx)
+		}
+		go func() { _ = revs.Follow(vctx, feed, notify, f.poll) }()
 		v, err := verify.New(verify.Config{
 			Issuer: f.issuer, Audience: f.audience, Revocations: revs,
 			Keys: verify.NewJWKS(api.base+"/.well-known/jwks.json", &http.Client{Timeout: 5 * time.Second}, verify.JWKSOptions{}),
@@ -147,7 +155,7 @@ func revocationCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 		}
 	}
 	slices.Sort(lat)
-	fmt.Fprintf(stdout, "\ngrload revocation: verifiers=%d trials=%d (time from sending logout until every verifier rejects the token)\n\n", f.verifiers, f.trials)
+	fmt.Fprintf(stdout, "\ngrload revocation: verifiers=%d trials=%d pubsub=%t poll=%s (time from sending logout until every verifier rejects the token)\n\n", f.verifiers, f.trials, f.pubsub, f.poll)
 	fmt.Fprintf(stdout, "p50 %s  p90 %s  p99 %s  max %s   bar p99 <= 1s: %s\n",
 		ms(percentile(lat, 0.50)), ms(percentile(lat, 0.90)), ms(percentile(lat, 0.99)), ms(lat[len(lat)-1]),
 		metIf(percentile(lat, 0.99) <= time.Second))
