@@ -79,6 +79,11 @@ func TestLoginAcrossReplicas(t *testing.T) {
 		if got := b.callAs(t, tok, "POST", "/api/v1/resolve", map[string]any{"tenant": "globex", "service": "pay", "key": "k"}); got.status != 403 {
 			t.Errorf("acme client resolved for globex: %d %s", got.status, got.raw)
 		}
+		outcome := map[string]any{"service": "pay", "instance": "p1", "ok": true, "latency_ms": 3}
+		b.callAs(t, tok, "POST", "/api/v1/report", outcome).must(t, 200)
+		if got := b.callAs(t, bob, "POST", "/api/v1/report", outcome); got.status != 403 {
+			t.Errorf("a person reported an outcome: %d %s", got.status, got.raw)
+		}
 	})
 
 	t.Run("logout on one replica is rejected on the other", func(t *testing.T) {

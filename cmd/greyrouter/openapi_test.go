@@ -51,10 +51,7 @@ func openAPIEngine(t *testing.T) *gin.Engine {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	auth := loginhttp.New(loginhttp.Config{Log: log, Keys: noKeys{}, Issuer: "https://greyrouter.test"})
-	api := httpapi.New(httpapi.Config{
-		Registry: prometheus.NewRegistry(), Log: log,
-		Authenticate: auth.Authenticate(), Routes: func(r *gin.Engine) { auth.Routes(r) },
-	})
+	api := composeAPI(auth, httpapi.Config{Registry: prometheus.NewRegistry(), Log: log})
 	engine, ok := api.Handler().(*gin.Engine)
 	if !ok {
 		t.Fatalf("Handler() is %T, want *gin.Engine", api.Handler())

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/greyrouter/greyrouter/internal/dbx"
+	loginhttp "github.com/greyrouter/greyrouter/login/httpapi"
 	"github.com/greyrouter/greyrouter/router"
 	"github.com/greyrouter/greyrouter/router/httpapi"
 	"github.com/greyrouter/greyrouter/router/redisstore"
@@ -98,9 +99,8 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	go auth.run(bg, log)
 	defer auth.close(context.WithoutCancel(ctx), log)
 
-	api := httpapi.New(httpapi.Config{
+	api := composeAPI(auth.api, httpapi.Config{
 		Manager: m, Log: log, Registry: reg,
-		Authenticate: auth.api.Authenticate(), Routes: func(r *gin.Engine) { auth.api.Routes(r) },
 		Checks: []httpapi.Check{
 			{Name: "database", Fn: store.Ping},
 			{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
@@ -139,4 +139,12 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	stopBG()
 	log.Info("stopped")
 	return nil
+}
+
+// composeAPI puts the router API and the login API on one engine: the
+// login API authenticates every router route and adds its own.
+func composeAPI(auth *loginhttp.API, cfg httpapi.Config) *httpapi.API {
+	cfg.Authenticate = auth.Authenticate()
+	cfg.Routes = func(r *gin.Engine) { auth.Routes(r) }
+	return httpapi.New(cfg)
 }

@@ -42,3 +42,17 @@ func mayUseTenant(c *gin.Context, tenant string) bool {
 	p, ok := httpx.PrincipalOf(c)
 	return ok && (p.Platform || p.Tenant != "" && p.Tenant == tenant)
 }
+
+// requireReporter admits machine clients and platform principals: outcome
+// reports feed circuit breakers every tenant shares, so people (whose
+// credentials are easier to come by) may not send them.
+func requireReporter() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p, ok := httpx.PrincipalOf(c)
+		if !ok || !(p.Platform || p.Kind == login.PrincipalClient) {
+			httpx.WriteError(c, nil, apperr.New(apperr.Forbidden, "outcome reports are for machine clients and platform administrators"))
+			return
+		}
+		c.Next()
+	}
+}

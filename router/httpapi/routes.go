@@ -54,7 +54,7 @@ func (a *API) routes(r *gin.Engine) {
 	v1.POST("/services/:service/instances/:instance/heartbeat", platform, a.heartbeat)
 
 	v1.POST("/resolve", a.resolve)
-	v1.POST("/report", a.report)
+	v1.POST("/report", requireReporter(), a.report)
 
 	v1.GET("/revisions", platform, a.listRevisions)
 	v1.GET("/revisions/:revision", platform, a.getRevision)
