@@ -65,8 +65,9 @@ type Hasher struct {
 	sem    chan struct{}
 	dummy  string // an encoded hash with the current parameters that no password matches
 
-	running atomic.Int64 // computations holding a semaphore slot
-	queued  atomic.Int64 // callers waiting for a slot
+	running   atomic.Int64 // computations holding a semaphore slot
+	queued    atomic.Int64 // callers waiting for a slot
+	maxQueued atomic.Int64 // 0: no limit
 
 	// afterAcquire, when set by tests, runs while a slot is held.
 	afterAcquire func()
@@ -170,6 +171,17 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Pas
 	return argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, p.KeyLen), nil
 }
 
+// ErrHasherBusy sheds a password check when MaxQueued callers already
+// wait: under a flood, a quick 503 with Retry-After serves clients better
+// than a queue that grows without bound. Unknown users are shed alike, so
+// shedding reveals nothing about accounts.
+var ErrHasherBusy = &apperr.Error{Code: apperr.Unavailable, Message: "too many password checks in progress; retry shortly",
+	Details: map[string]string{"retry_after_seconds": "1"}}
+
+// SetMaxQueued limits the callers waiting for a computation slot; beyond
+// it, checks fail at once with ErrHasherBusy. 0 (the default) is no limit.
+func (h *Hasher) SetMaxQueued(n int) { h.maxQueued.Store(int64(max(n, 0))) }
+
 func (h *Hasher) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return apperr.Wrap(apperr.Unavailable, context.Cause(ctx), "password check abandoned")
@@ -180,7 +192,10 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		return nil
 	default:
 	}
-	h.queued.Add(1)
+	if q := h.queued.Add(1); h.maxQueued.Load() > 0 && q > h.maxQueued.Load() {
+		h.queued.Add(-1)
+		return ErrHasherBusy
+	}
 	defer h.queued.Add(-1)
 	select {
 	case h.sem <- struct{}{}:

@@ -398,3 +398,37 @@ func FuzzParseHash(f *testing.F) {
 		}
 	})
 }
+
+func TestAFullQueueShedsAtOnce(t *testing.T) {
+	h := cheapHasher(t, cheapParams, 1)
+	h.SetMaxQueued(2)
+	release := make(chan struct{})
+	h.afterAcquire = func() { <-release }
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for range 3 { // one runs, two queue
+		wg.Go(func() {
+			_, err := h.Hash(context.Background(), "queued")
+			errs <- err
+		})
+	}
+	waitFor(t, "one runs and two queue", func() bool { return h.running.Load() == 1 && h.queued.Load() == 2 })
+	_, _, err := h.Verify(t.Context(), "one too many", h.dummy)
+	if !errors.Is(err, ErrHasherBusy) {
+		t.Fatalf("error = %v; want ErrHasherBusy", err)
+	}
+	if got := apperr.DetailsOf(err)["retry_after_seconds"]; got != "1" {
+		t.Fatalf("retry_after_seconds = %q; want 1", got)
+	}
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a queued caller failed: %v", err)
+		}
+	}
+	if q := h.queued.Load(); q != 0 {
+		t.Fatalf("%d callers still counted as queued", q)
+	}
+}

@@ -52,6 +52,7 @@ type config struct {
 	KeyOverlap         time.Duration
 	DisableBootstrap   bool
 	HashConcurrency    int
+	HashQueue          int
 	AdminToken         string // environment only: never a flag, so it stays out of ps
 	KeyEncryptionKey   string // environment only, like AdminToken
 }
@@ -120,6 +121,8 @@ func bind(fs *flag.FlagSet, c *config) []setting {
 	add("disable-bootstrap-token", "GREYROUTER_DISABLE_BOOTSTRAP_TOKEN")
 	fs.IntVar(&c.HashConcurrency, "password-hash-concurrency", 0, "password hashes computed at once (argon2id, 19 MiB each); 0: one per CPU")
 	add("password-hash-concurrency", "GREYROUTER_PASSWORD_HASH_CONCURRENCY")
+	fs.IntVar(&c.HashQueue, "password-hash-queue", 0, "password checks that may wait for a hash slot; beyond, 503 with Retry-After (0: 64 per slot)")
+	add("password-hash-queue", "GREYROUTER_PASSWORD_HASH_QUEUE")
 	return out
 }
 

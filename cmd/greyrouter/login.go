@@ -70,6 +70,13 @@ func newLoginStack(ctx context.Context, c config, kek []byte, db *dbx.DB, rdb re
 	if err != nil {
 		return nil, err
 	}
+	// Under a login flood at most this many wait; the rest get a 503 with
+	// Retry-After at once.
+	queue := c.HashQueue
+	if queue == 0 {
+		queue = 64 * workers // about two seconds of work at 30 ms a hash
+	}
+	hasher.SetMaxQueued(queue)
 	events := newLoginMetrics(reg, revs)
 	audit := login.NewAuditLog(store, log, 10_000)
 	auditor := events.wrap(audit)
@@ -104,6 +111,8 @@ func (c config) validLogin() error {
 		return fmt.Errorf("%w: --session-idle-timeout must be positive and at most --session-lifetime", errUsage)
 	case c.MaxSessions < 0:
 		return fmt.Errorf("%w: --max-sessions-per-user must not be negative", errUsage)
+	case c.HashConcurrency < 0 || c.HashQueue < 0:
+		return fmt.Errorf("%w: --password-hash-concurrency and --password-hash-queue must not be negative", errUsage)
 	case c.SigningAlgorithm != login.AlgEdDSA && c.SigningAlgorithm != login.AlgES256:
 		return fmt.Errorf("%w: --signing-algorithm must be EdDSA or ES256", errUsage)
 	case c.KeyRotation != 0 && c.KeyRotation <= c.KeyOverlap:

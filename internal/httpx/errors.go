@@ -57,7 +57,7 @@ func WriteError(c *gin.Context, log *slog.Logger, err error) {
 	if (code == apperr.Internal || code == apperr.Unavailable) && log != nil {
 		log.Error("request failed", "method", c.Request.Method, "path", c.FullPath(), "code", code, "err", err)
 	}
-	if secs := apperr.DetailsOf(err)["retry_after_seconds"]; code == apperr.RateLimited && secs != "" {
+	if secs := apperr.DetailsOf(err)["retry_after_seconds"]; (code == apperr.RateLimited || code == apperr.Unavailable) && secs != "" {
 		c.Header("Retry-After", secs)
 	}
 	c.AbortWithStatusJSON(status, ErrorBody{Error: ErrorDoc{Code: code, Message: apperr.MessageOf(err), Details: apperr.DetailsOf(err)}})
