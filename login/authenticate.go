@@ -26,7 +26,8 @@ type Throttle interface {
 }
 
 // AuditEvent is one authentication event, kept for operators. Kinds:
-// login_success, login_failure, login_throttled, logout, session_revoked,
+// login_success, login_failure, login_throttled, login_lockout (a failure
+// started a lockout of the account or address), logout, session_revoked,
 // logout_everywhere, refresh_reused, password_changed, password_reset,
 // user_disabled, user_enabled, token_revoked, client_token,
 // client_token_failure, signing_key_rotated.
@@ -153,8 +154,13 @@ func (a *Authenticator) Authenticate(ctx context.Context, at Attempt) (User, err
 func (a *Authenticator) fail(ctx context.Context, at Attempt, ev AuditEvent, reason string) error {
 	ev.Kind, ev.Reason = "login_failure", reason
 	a.audit.Record(ctx, ev)
-	if _, err := a.throttle.Failed(ctx, at.Tenant, at.Username, at.IP); err != nil {
+	lockout, err := a.throttle.Failed(ctx, at.Tenant, at.Username, at.IP)
+	if err != nil {
 		a.log.Warn("could not record a login failure", "tenant", at.Tenant, "err", err)
+	}
+	if lockout > 0 {
+		ev.Kind, ev.Reason = "login_lockout", "locked for "+lockout.Round(time.Second).String()
+		a.audit.Record(ctx, ev)
 	}
 	return ErrInvalidCredentials
 }

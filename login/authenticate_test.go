@@ -130,6 +130,9 @@ func TestAuthenticate(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		if e := f.audit.last(); e.Kind != "login_lockout" || e.Username != "alice" {
+			t.Fatalf("the failure that locked the account was audited as %+v", e)
+		}
 		_, err := f.try("alice", "correct horse battery")
 		wait, ok := login.RetryAfter(err)
 		if !apperr.Is(err, apperr.RateLimited) || !ok || wait < time.Second {
