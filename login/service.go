@@ -206,6 +206,19 @@ func (s *Service) AuthenticateSession(ctx context.Context, credential string) (P
 	if err != nil {
 		return Principal{}, Session{}, err
 	}
+	// Revocations delete sessions, but a deletion can fail while the
+	// generation bump in the database did not: check it here too (cookie
+	// requests are few; the database answers in well under a millisecond).
+	u, err := s.Users.GetUserByID(ctx, sess.UserID)
+	if err != nil || u.Status != UserActive || u.Generation != sess.Generation || u.Tenant != sess.Tenant {
+		if err != nil && !apperr.Is(err, apperr.NotFound) {
+			return Principal{}, Session{}, apperr.Wrap(apperr.Unavailable, err, "session check temporarily unavailable")
+		}
+		if _, derr := s.Sessions.DeleteSession(ctx, sess.UserID, sess.ID); derr != nil && !errors.Is(derr, ErrSessionNotFound) {
+			s.Log.Warn("could not delete a stale session", "err", derr)
+		}
+		return Principal{}, Session{}, ErrSessionNotFound
+	}
 	return Principal{
 		Kind: PrincipalUser, Subject: sess.UserID, Tenant: sess.Tenant, Name: sess.Username,
 		SessionID: sess.ID, Platform: sess.Platform, Admin: sess.Admin, Generation: sess.Generation,
@@ -503,17 +516,16 @@ func ignoreNotFound(err error) error {
 
 // Introspection is an RFC 7662 introspection answer.
 type Introspection struct {
-	Active    bool     `json:"active"`
-	Subject   string   `json:"sub,omitempty"`
-	Tenant    string   `json:"tid,omitempty"`
-	SessionID string   `json:"sid,omitempty"`
-	ClientID  string   `json:"client_id,omitempty"`
-	Username  string   `json:"username,omitempty"`
-	TokenType string   `json:"token_type,omitempty"`
-	JTI       string   `json:"jti,omitempty"`
-	Exp       int64    `json:"exp,omitempty"`
-	Kind      string   `json:"principal_kind,omitempty"`
-	Scope     []string `json:"-"`
+	Active    bool   `json:"active"`
+	Subject   string `json:"sub,omitempty"`
+	Tenant    string `json:"tid,omitempty"`
+	SessionID string `json:"sid,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	Username  string `json:"username,omitempty"`
+	TokenType string `json:"token_type,omitempty"`
+	JTI       string `json:"jti,omitempty"`
+	Exp       int64  `json:"exp,omitempty"`
+	Kind      string `json:"principal_kind,omitempty"`
 }
 
 // Introspect reports whether an access token is active and for whom. Only

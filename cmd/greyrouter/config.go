@@ -53,6 +53,7 @@ type config struct {
 	DisableBootstrap   bool
 	HashConcurrency    int
 	HashQueue          int
+	RevocationStale    time.Duration
 	AdminToken         string // environment only: never a flag, so it stays out of ps
 	KeyEncryptionKey   string // environment only, like AdminToken
 }
@@ -123,6 +124,8 @@ func bind(fs *flag.FlagSet, c *config) []setting {
 	add("password-hash-concurrency", "GREYROUTER_PASSWORD_HASH_CONCURRENCY")
 	fs.IntVar(&c.HashQueue, "password-hash-queue", 0, "password checks that may wait for a hash slot; beyond, 503 with Retry-After (0: 64 per slot)")
 	add("password-hash-queue", "GREYROUTER_PASSWORD_HASH_QUEUE")
+	fs.DurationVar(&c.RevocationStale, "revocation-max-staleness", time.Minute, "refuse access tokens (503) when this process could not read revocations for this long (0: never refuse); the break-glass token still works")
+	add("revocation-max-staleness", "GREYROUTER_REVOCATION_MAX_STALENESS")
 	return out
 }
 

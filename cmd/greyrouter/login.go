@@ -58,6 +58,7 @@ func newLoginStack(ctx context.Context, c config, kek []byte, db *dbx.DB, rdb re
 	revs := verify.NewRevocations(nil)
 	verifier, err := verify.New(verify.Config{
 		Issuer: c.Issuer, Audience: c.Audience, Keys: ring, Revocations: revs, Leeway: leeway,
+		MaxStaleness: c.RevocationStale,
 	})
 	if err != nil {
 		return nil, err
@@ -111,6 +112,8 @@ func (c config) validLogin() error {
 		return fmt.Errorf("%w: --session-idle-timeout must be positive and at most --session-lifetime", errUsage)
 	case c.MaxSessions < 0:
 		return fmt.Errorf("%w: --max-sessions-per-user must not be negative", errUsage)
+	case c.RevocationStale < 0:
+		return fmt.Errorf("%w: --revocation-max-staleness must not be negative", errUsage)
 	case c.HashConcurrency < 0 || c.HashQueue < 0:
 		return fmt.Errorf("%w: --password-hash-concurrency and --password-hash-queue must not be negative", errUsage)
 	case c.SigningAlgorithm != login.AlgEdDSA && c.SigningAlgorithm != login.AlgES256:

@@ -142,3 +142,25 @@ func waitStatus(t *testing.T, s *server, token, path string, status int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestStaleRevocationStateFailsClosed stops Redis under a replica whose
+// revocation state may be at most 1 s old: access tokens are refused with
+// 503 (a revocation might be missed), the break-glass token still works
+// for what needs only the database, and tokens work again once Redis is
+// back.
+func TestStaleRevocationStateFailsClosed(t *testing.T) {
+	r := testutil.Redis(t)
+	s := start(t, map[string]string{
+		"REDIS_URL": "redis://" + r.Addr + "/0", "GREYROUTER_REVOCATION_MAX_STALENESS": "1s",
+	})
+	s.call(t, "POST", "/api/v1/admins", map[string]any{"username": "root", "password": "platform admin passphrase"}).must(t, 201)
+	tok := s.callAs(t, "", "POST", "/api/v1/login", map[string]any{"username": "root", "password": "platform admin passphrase"}).must(t, 200).str("access_token")
+	s.callAs(t, tok, "GET", "/api/v1/services", nil).must(t, 200)
+
+	r.Stop(t)
+	waitStatus(t, s, tok, "/api/v1/services", 503)
+	s.call(t, "GET", "/api/v1/services", nil).must(t, 200)
+
+	r.Start(t)
+	waitStatus(t, s, tok, "/api/v1/services", 200)
+}
