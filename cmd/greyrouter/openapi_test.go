@@ -6,9 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -16,8 +13,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"gopkg.in/yaml.v3"
 
+	"github.com/greyrouter/greyrouter/internal/openapitest"
 	"github.com/greyrouter/greyrouter/login"
 	loginhttp "github.com/greyrouter/greyrouter/login/httpapi"
 	"github.com/greyrouter/greyrouter/router/httpapi"
@@ -27,11 +24,6 @@ import (
 // docs/openapi.yaml documents exactly the union. router/httpapi checks
 // that the spec is well-formed and covers the router's routes; this file
 // holds the one equality check, against the engine as serve composes it.
-
-// specPath is docs/openapi.yaml relative to this package's directory.
-var specPath = filepath.Join("..", "..", "docs", "openapi.yaml")
-
-var httpMethods = []string{"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 // noKeys is a signing-key view with no keys, so that the public key
 // documents answer without a key ring.
@@ -59,93 +51,26 @@ func openAPIEngine(t *testing.T) *gin.Engine {
 	return engine
 }
 
-func loadSpec(t *testing.T) map[string]any {
-	t.Helper()
-	data, err := os.ReadFile(specPath)
-	if err != nil {
-		t.Fatalf("read spec: %v", err)
-	}
-	var doc map[string]any
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		t.Fatalf("parse %s: %v", specPath, err)
-	}
-	if v, _ := doc["openapi"].(string); !strings.HasPrefix(v, "3.0.") {
-		t.Fatalf("openapi = %q, want 3.0.x", v)
-	}
-	return doc
-}
-
-// mapAt returns v as an object; YAML maps with non-string keys (such as an
-// unquoted 200) have their keys spelled as strings.
-func mapAt(v any) map[string]any {
-	switch m := v.(type) {
-	case map[string]any:
-		return m
-	case map[any]any:
-		out := make(map[string]any, len(m))
-		for k, e := range m {
-			out[fmt.Sprint(k)] = e
-		}
-		return out
-	}
-	return nil
-}
-
-// specOp is one (path, method) of the spec with its operation.
-type specOp struct {
-	path, method string
-	op           map[string]any
-}
-
-func (o specOp) String() string { return strings.ToUpper(o.method) + " " + o.path }
-
 // specOperations returns every operation of the spec by "METHOD /path".
-func specOperations(t *testing.T, doc map[string]any) map[string]specOp {
+func specOperations(t *testing.T, doc map[string]any) map[string]openapitest.Op {
 	t.Helper()
-	paths := mapAt(doc["paths"])
-	if len(paths) == 0 {
-		t.Fatal("spec has no paths")
-	}
-	ops := map[string]specOp{}
-	for path, v := range paths {
-		item := mapAt(v)
-		for _, m := range httpMethods {
-			if op := mapAt(item[m]); op != nil {
-				o := specOp{path: path, method: m, op: op}
-				ops[o.String()] = o
-			}
-		}
+	ops := map[string]openapitest.Op{}
+	for _, o := range openapitest.Operations(t, doc) {
+		ops[o.String()] = o
 	}
 	return ops
-}
-
-// secured reports whether the operation needs a credential: its own
-// security, or the document's when it has none, lists a requirement.
-func secured(doc map[string]any, o specOp) bool {
-	security, ok := o.op["security"]
-	if !ok {
-		security = doc["security"]
-	}
-	reqs, _ := security.([]any)
-	return len(reqs) > 0
-}
-
-var ginParam = regexp.MustCompile(`[:*]([A-Za-z0-9_]+)`)
-
-// routeKey spells a gin route as the spec does: "GET /a/{b}".
-func routeKey(method, path string) string {
-	return method + " " + ginParam.ReplaceAllString(path, "{$1}")
 }
 
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	routes := map[string]bool{}
 	for _, rt := range openAPIEngine(t).Routes() {
-		routes[routeKey(rt.Method, rt.Path)] = true
+		routes[openapitest.RouteKey(rt.Method, rt.Path)] = true
 	}
 	if len(routes) == 0 {
 		t.Fatal("the engine has no routes")
 	}
-	spec := specOperations(t, loadSpec(t))
+	specPath := openapitest.SpecPath(t)
+	spec := specOperations(t, openapitest.Load(t, specPath))
 
 	var missing, extra []string
 	for k := range routes {
@@ -173,10 +98,10 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 // with the bearer challenge, and the ones it declares public must not.
 func TestOpenAPISecurityMatchesAuthentication(t *testing.T) {
 	engine := openAPIEngine(t)
-	doc := loadSpec(t)
+	doc := openapitest.Load(t, openapitest.SpecPath(t))
 	spec := specOperations(t, doc)
 	for _, rt := range engine.Routes() {
-		key := routeKey(rt.Method, rt.Path)
+		key := openapitest.RouteKey(rt.Method, rt.Path)
 		o, ok := spec[key]
 		if !ok {
 			continue // TestOpenAPIMatchesRoutes reports it
@@ -188,7 +113,7 @@ func TestOpenAPISecurityMatchesAuthentication(t *testing.T) {
 		}
 		// A valid value for every parameter, so that nothing but the
 		// missing credential can decide the answer.
-		path := ginParam.ReplaceAllStringFunc(rt.Path, func(p string) string {
+		path := openapitest.GinParam.ReplaceAllStringFunc(rt.Path, func(p string) string {
 			if p[1:] == "client" {
 				return "gc-0123456789abcdef0123456789abcdef"
 			}
@@ -197,7 +122,7 @@ func TestOpenAPISecurityMatchesAuthentication(t *testing.T) {
 		w := httptest.NewRecorder()
 		engine.ServeHTTP(w, httptest.NewRequest(rt.Method, path, nil))
 		got401 := w.Code == http.StatusUnauthorized
-		switch want := secured(doc, o); {
+		switch want := len(openapitest.EffectiveSecurity(doc, o)) > 0; {
 		case want && !got401:
 			t.Errorf("%s: secured in the spec, but a request without credentials got %d, not 401", key, w.Code)
 		case !want && got401:

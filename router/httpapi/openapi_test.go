@@ -3,8 +3,6 @@ package httpapi
 import (
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,84 +10,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"gopkg.in/yaml.v3"
+
+	"github.com/greyrouter/greyrouter/internal/openapitest"
 )
-
-// specPath is docs/openapi.yaml relative to this package's directory.
-var specPath = filepath.Join("..", "..", "docs", "openapi.yaml")
-
-var httpMethods = []string{"get", "put", "post", "delete", "patch", "head", "options", "trace"}
-
-func loadSpec(t *testing.T) map[string]any {
-	t.Helper()
-	data, err := os.ReadFile(specPath)
-	if err != nil {
-		t.Fatalf("read spec: %v", err)
-	}
-	var doc map[string]any
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		t.Fatalf("parse %s: %v", specPath, err)
-	}
-	if v, _ := doc["openapi"].(string); !strings.HasPrefix(v, "3.0.") {
-		t.Fatalf("openapi = %q, want 3.0.x", v)
-	}
-	return doc
-}
-
-// mapAt returns v as an object; YAML maps with non-string keys (such as an
-// unquoted 200) have their keys spelled as strings.
-func mapAt(v any) map[string]any {
-	switch m := v.(type) {
-	case map[string]any:
-		return m
-	case map[any]any:
-		out := make(map[string]any, len(m))
-		for k, e := range m {
-			out[fmt.Sprint(k)] = e
-		}
-		return out
-	}
-	return nil
-}
-
-// specOperations returns every (path, method) of the spec with its path item
-// and operation, sorted by "METHOD /path".
-type specOp struct {
-	path, method string
-	item, op     map[string]any
-}
-
-func (o specOp) String() string { return strings.ToUpper(o.method) + " " + o.path }
-
-func specOperations(t *testing.T, doc map[string]any) []specOp {
-	t.Helper()
-	paths := mapAt(doc["paths"])
-	if len(paths) == 0 {
-		t.Fatal("spec has no paths")
-	}
-	var ops []specOp
-	for path, v := range paths {
-		item := mapAt(v)
-		if item == nil {
-			t.Errorf("path %s: not an object", path)
-			continue
-		}
-		for _, m := range httpMethods {
-			if op, ok := item[m]; ok {
-				opm := mapAt(op)
-				if opm == nil {
-					t.Errorf("%s %s: operation is not an object", strings.ToUpper(m), path)
-					continue
-				}
-				ops = append(ops, specOp{path: path, method: m, item: item, op: opm})
-			}
-		}
-	}
-	slices.SortFunc(ops, func(a, b specOp) int { return strings.Compare(a.String(), b.String()) })
-	return ops
-}
-
-var ginParam = regexp.MustCompile(`[:*]([A-Za-z0-9_]+)`)
 
 // TestOpenAPICoversRoutes checks that every route of the router API is in
 // the spec, and that the spec secures the /api/v1 routes and leaves health
@@ -107,21 +30,22 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		t.Fatal("routes registered nothing")
 	}
 
-	doc := loadSpec(t)
-	spec := map[string]specOp{}
-	for _, op := range specOperations(t, doc) {
+	specPath := openapitest.SpecPath(t)
+	doc := openapitest.Load(t, specPath)
+	spec := map[string]openapitest.Op{}
+	for _, op := range openapitest.Operations(t, doc) {
 		spec[op.String()] = op
 	}
 
 	var missing []string
 	for _, rt := range r.Routes() {
-		key := rt.Method + " " + ginParam.ReplaceAllString(rt.Path, "{$1}")
+		key := openapitest.RouteKey(rt.Method, rt.Path)
 		op, ok := spec[key]
 		if !ok {
 			missing = append(missing, key)
 			continue
 		}
-		if want, got := strings.HasPrefix(rt.Path, "/api/v1/"), len(effectiveSecurity(doc, op)) > 0; got != want {
+		if want, got := strings.HasPrefix(rt.Path, "/api/v1/"), len(openapitest.EffectiveSecurity(doc, op)) > 0; got != want {
 			t.Errorf("%s: secured = %v in the spec, want %v", key, got, want)
 		}
 	}
@@ -140,7 +64,7 @@ func resolvePointer(doc map[string]any, ref string) (any, bool) {
 	var cur any = doc
 	for _, tok := range strings.Split(rest, "/") {
 		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		m := mapAt(cur)
+		m := openapitest.MapAt(cur)
 		if m == nil {
 			return nil, false
 		}
@@ -155,7 +79,7 @@ func resolvePointer(doc map[string]any, ref string) (any, bool) {
 func collectRefs(v any, where string, fn func(ref, where string)) {
 	switch x := v.(type) {
 	case map[string]any, map[any]any:
-		for k, c := range mapAt(x) {
+		for k, c := range openapitest.MapAt(x) {
 			if k == "$ref" {
 				s, _ := c.(string)
 				fn(s, where)
@@ -172,10 +96,10 @@ func collectRefs(v any, where string, fn func(ref, where string)) {
 
 // deref follows a $ref of a parameter (or any object) once, if it has one.
 func deref(doc map[string]any, v any) map[string]any {
-	m := mapAt(v)
+	m := openapitest.MapAt(v)
 	if ref, ok := m["$ref"].(string); ok {
 		target, _ := resolvePointer(doc, ref)
-		return mapAt(target)
+		return openapitest.MapAt(target)
 	}
 	return m
 }
@@ -183,7 +107,7 @@ func deref(doc map[string]any, v any) map[string]any {
 var templateParam = regexp.MustCompile(`\{([^{}]+)\}`)
 
 func TestOpenAPIIsWellFormed(t *testing.T) {
-	doc := loadSpec(t)
+	doc := openapitest.Load(t, openapitest.SpecPath(t))
 
 	// Every $ref points at an existing component.
 	collectRefs(doc, "#", func(ref, where string) {
@@ -191,22 +115,22 @@ func TestOpenAPIIsWellFormed(t *testing.T) {
 			t.Errorf("%s: $ref %q is not a local component reference", where, ref)
 			return
 		}
-		if target, ok := resolvePointer(doc, ref); !ok || mapAt(target) == nil {
+		if target, ok := resolvePointer(doc, ref); !ok || openapitest.MapAt(target) == nil {
 			t.Errorf("%s: $ref %q does not resolve", where, ref)
 		}
 	})
 
-	schemes := mapAt(mapAt(doc["components"])["securitySchemes"])
+	schemes := openapitest.MapAt(openapitest.MapAt(doc["components"])["securitySchemes"])
 	declaredTags := map[string]bool{}
 	for _, tag := range asSlice(doc["tags"]) {
-		name, _ := mapAt(tag)["name"].(string)
+		name, _ := openapitest.MapAt(tag)["name"].(string)
 		declaredTags[name] = true
 	}
 
 	ids := map[string]string{}
-	for _, o := range specOperations(t, doc) {
+	for _, o := range openapitest.Operations(t, doc) {
 		// A unique operationId.
-		id, _ := o.op["operationId"].(string)
+		id, _ := o.Op["operationId"].(string)
 		switch {
 		case id == "":
 			t.Errorf("%s: no operationId", o)
@@ -217,7 +141,7 @@ func TestOpenAPIIsWellFormed(t *testing.T) {
 		}
 
 		// At least one 2xx response.
-		responses := mapAt(o.op["responses"])
+		responses := openapitest.MapAt(o.Op["responses"])
 		has2xx := false
 		for code := range responses {
 			if strings.HasPrefix(code, "2") && len(code) == 3 {
@@ -232,7 +156,7 @@ func TestOpenAPIIsWellFormed(t *testing.T) {
 		// operation or the path item) as a required path parameter, and
 		// no declared path parameter missing from the template.
 		declared := map[string]bool{}
-		for _, src := range []map[string]any{o.item, o.op} {
+		for _, src := range []map[string]any{o.Item, o.Op} {
 			params, _ := src["parameters"].([]any)
 			for _, p := range params {
 				pm := deref(doc, p)
@@ -251,7 +175,7 @@ func TestOpenAPIIsWellFormed(t *testing.T) {
 			}
 		}
 		inTemplate := map[string]bool{}
-		for _, m := range templateParam.FindAllStringSubmatch(o.path, -1) {
+		for _, m := range templateParam.FindAllStringSubmatch(o.Path, -1) {
 			inTemplate[m[1]] = true
 			if !declared[m[1]] {
 				t.Errorf("%s: path parameter {%s} is not declared", o, m[1])
@@ -264,7 +188,7 @@ func TestOpenAPIIsWellFormed(t *testing.T) {
 		}
 
 		// Tags are declared.
-		tags, _ := o.op["tags"].([]any)
+		tags, _ := o.Op["tags"].([]any)
 		if len(tags) == 0 {
 			t.Errorf("%s: no tags", o)
 		}
@@ -277,10 +201,10 @@ func TestOpenAPIIsWellFormed(t *testing.T) {
 		// Security: known schemes; a secured operation accepts a bearer
 		// token alone and the session cookie, with the CSRF header
 		// exactly when the method changes state, and documents 401.
-		security := effectiveSecurity(doc, o)
+		security := openapitest.EffectiveSecurity(doc, o)
 		bearer, cookie := false, false
 		for _, req := range security {
-			names := mapAt(req)
+			names := openapitest.MapAt(req)
 			for name := range names {
 				if _, ok := schemes[name]; !ok {
 					t.Errorf("%s: security scheme %q is not in components.securitySchemes", o, name)
@@ -292,8 +216,8 @@ func TestOpenAPIIsWellFormed(t *testing.T) {
 			bearer = bearer || (hasBearer && len(names) == 1)
 			if hasCookie {
 				cookie = true
-				if hasCSRF != !safeMethod[o.method] {
-					t.Errorf("%s: the session cookie requirement has csrfToken = %v, want %v", o, hasCSRF, !safeMethod[o.method])
+				if hasCSRF != !safeMethod[o.Method] {
+					t.Errorf("%s: the session cookie requirement has csrfToken = %v, want %v", o, hasCSRF, !safeMethod[o.Method])
 				}
 			}
 		}
@@ -305,7 +229,7 @@ func TestOpenAPIIsWellFormed(t *testing.T) {
 				t.Errorf("%s: secured, but documents no 401", o)
 			}
 			// Who may call it is part of its description.
-			if d, _ := o.op["description"].(string); !strings.Contains(d, "**Authorization:**") {
+			if d, _ := o.Op["description"].(string); !strings.Contains(d, "**Authorization:**") {
 				t.Errorf("%s: secured, but its description does not say who may call it (**Authorization:**)", o)
 			}
 		}
@@ -318,16 +242,6 @@ func TestOpenAPIIsWellFormed(t *testing.T) {
 }
 
 var safeMethod = map[string]bool{"get": true, "head": true, "options": true}
-
-// effectiveSecurity returns the operation's security requirements: its
-// own, or the document's when it has none. Empty means public.
-func effectiveSecurity(doc map[string]any, o specOp) []any {
-	security, overridden := o.op["security"]
-	if !overridden {
-		security = doc["security"]
-	}
-	return asSlice(security)
-}
 
 func asSlice(v any) []any {
 	s, _ := v.([]any)
