@@ -56,6 +56,11 @@ type Tx interface {
 	DeleteBinding(ctx context.Context, tenant, service string) error
 	PutInstance(ctx context.Context, in Instance) error
 	DeleteInstance(ctx context.Context, service, id string) error
+	// RegistryRef returns the registry reference of the newest snapshot
+	// applied to service from source, 0 when none (see SyncInstances).
+	RegistryRef(ctx context.Context, service string, source InstanceSource) (int64, error)
+	// PutRegistryRef records it.
+	PutRegistryRef(ctx context.Context, service string, source InstanceSource, ref int64, at time.Time) error
 	// AddRevision assigns r.Number (one above the latest) and stores r.
 	AddRevision(ctx context.Context, r *Revision) error
 }

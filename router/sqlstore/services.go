@@ -98,6 +98,9 @@ func (t *tx) PutService(ctx context.Context, s router.Service) error {
 // DeleteService removes a service row only; its versions, instances and
 // bindings are the caller's to remove in the same transaction.
 func (t *tx) DeleteService(ctx context.Context, name string) error {
+	if err := t.deleteRegistryRefs(ctx, name); err != nil {
+		return err
+	}
 	res := t.db.WithContext(ctx).Where("name = ?", name).Delete(&serviceRow{})
 	return t.deleted(res, fmt.Sprintf("delete service %q", name), fmt.Sprintf("service %q", name))
 }

@@ -21,6 +21,7 @@ func Run(t *testing.T, open func(t *testing.T) router.Store) {
 	t.Run("bindings", func(t *testing.T) { testBindings(t, open) })
 	t.Run("revisions", func(t *testing.T) { testRevisions(t, open) })
 	t.Run("transactions", func(t *testing.T) { testTransactions(t, open) })
+	t.Run("registry references", func(t *testing.T) { testRegistryRefs(t, open) })
 }
 
 // zone is a non-UTC zone with a half-hour offset, so that a store that
