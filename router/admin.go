@@ -295,9 +295,11 @@ func (m *Manager) RegisterInstance(ctx context.Context, in Instance) (Instance, 
 		}
 		now := m.now().UTC()
 		in.CreatedAt, in.UpdatedAt = now, now
-		if old, err := tx.GetInstance(ctx, in.Service, in.ID); err == nil {
-			in.CreatedAt = old.CreatedAt
+		var old Instance
+		if prev, err := tx.GetInstance(ctx, in.Service, in.ID); err == nil {
+			in.CreatedAt, old = prev.CreatedAt, prev
 		}
+		in.DrainingSince = drainingSince(old, in.Draining, now)
 		if in.HeartbeatSeconds > 0 {
 			in.LastHeartbeat = now
 		}
@@ -333,6 +335,7 @@ func (m *Manager) UpdateInstance(ctx context.Context, service, id string, p Inst
 			in.Enabled = *p.Enabled
 		}
 		if p.Draining != nil {
+			in.DrainingSince = drainingSince(in, *p.Draining, m.now().UTC())
 			in.Draining = *p.Draining
 		}
 		if p.Weight != nil {

@@ -37,6 +37,8 @@ type Manager struct {
 	// heal collapses concurrent re-projections of one service, so a burst
 	// of decisions after Redis lost its data costs one database read.
 	heal singleflight.Group
+	// life schedules warm-up steps and drain removals (lifecycle.go).
+	life lifecycle
 }
 
 // NewManager wires a Manager; now may be nil for time.Now.
@@ -219,10 +221,12 @@ func (m *Manager) SyncService(ctx context.Context, name string) error {
 	for _, t := range tenants {
 		snap.Tenants = append(snap.Tenants, t.Name)
 	}
+	due := m.life.prepare(&snap, m.now())
 	if err := m.proj.Project(ctx, snap); err != nil {
 		return err
 	}
 	m.setDirty(name, false)
+	m.life.schedule(name, due)
 	return nil
 }
 
@@ -291,7 +295,7 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 }
 
 // RunReconciler calls Reconcile every interval, and a full SyncAll every
-// fullEvery, until ctx ends.
+// fullEvery, each followed by ReconcileLifecycle, until ctx ends.
 func (m *Manager) RunReconciler(ctx context.Context, interval, fullEvery time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -311,6 +315,9 @@ func (m *Manager) RunReconciler(ctx context.Context, interval, fullEvery time.Du
 		}
 		if err != nil && ctx.Err() == nil {
 			m.log.Warn("reconcile failed", "err", err)
+		}
+		if err := m.ReconcileLifecycle(ctx); err != nil && ctx.Err() == nil {
+			m.log.Warn("instance lifecycle failed", "err", err)
 		}
 	}
 }

@@ -111,8 +111,12 @@ type Service struct {
 	// LeaseSeconds is how long a least-connections lease lives unreleased.
 	LeaseSeconds int           `json:"lease_seconds"`
 	Circuit      CircuitPolicy `json:"circuit"`
-	CreatedAt    time.Time     `json:"created_at"`
-	UpdatedAt    time.Time     `json:"updated_at"`
+	// WarmupSeconds ramps a new instance's weight linearly from 1 to its
+	// full weight over this long after its first registration, so a cold
+	// process is not handed its full share at once; 0 turns warm-up off.
+	WarmupSeconds int       `json:"warmup_seconds"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // Version is one deployable version of a service.
@@ -135,7 +139,11 @@ type Instance struct {
 	Metadata map[string]string `json:"metadata,omitempty"`
 	Enabled  bool              `json:"enabled"`
 	Draining bool              `json:"draining"`
-	Source   InstanceSource    `json:"source"`
+	// DrainingSince is when Draining last turned true (zero while not
+	// draining); the reconciler removes the instance once its leases ran
+	// out and a grace period passed, or once it drained too long.
+	DrainingSince time.Time      `json:"draining_since,omitzero"`
+	Source        InstanceSource `json:"source"`
 	// HeartbeatSeconds, when positive, makes the instance unroutable once no
 	// heartbeat arrived for that long.
 	HeartbeatSeconds int       `json:"heartbeat_seconds"`

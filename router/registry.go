@@ -28,7 +28,9 @@ type RegistrySnapshot struct {
 
 // SyncResult says what a sync changed.
 type SyncResult struct {
-	Added, Updated, Removed int
+	Added, Updated int
+	// Removed counts instances gone from the registry, now draining.
+	Removed int
 	// Stale is set when the snapshot was older than one already applied
 	// and nothing was done.
 	Stale bool
@@ -45,9 +47,11 @@ func (r SyncResult) Changed() bool {
 }
 
 // SyncInstances makes the service's registry instances (Source registry)
-// equal to the snapshot, in one transaction: new ones are added, changed
-// ones replaced (keeping their first registration time), missing ones
-// removed; instances registered through the API are not touched. A sync
+// follow the snapshot, in one transaction: new ones are added, changed
+// ones replaced (keeping their first registration time), missing ones set
+// draining (no new decisions; the lifecycle reconciler removes them once
+// their leases are done); instances registered through the API are not
+// touched. A sync
 // that changes nothing writes nothing and projects nothing, so replicas
 // that all sync the same registry agree without churn. An empty snapshot
 // removes every registry instance: callers pass only lists the registry
@@ -107,8 +111,12 @@ func (m *Manager) SyncInstances(ctx context.Context, snap RegistrySnapshot) (Syn
 				continue
 			}
 			have[in.ID] = in
-			if _, keep := desired[in.ID]; !keep {
-				if err := tx.DeleteInstance(ctx, snap.Service, in.ID); err != nil {
+			if _, keep := desired[in.ID]; !keep && !in.Draining {
+				// Gone from the registry: drain rather than delete, so
+				// that calls holding a lease finish; the lifecycle
+				// reconciler removes it once they have.
+				in.Draining, in.DrainingSince, in.UpdatedAt = true, now, now
+				if err := tx.PutInstance(ctx, in); err != nil {
 					return err
 				}
 				res.Removed++
@@ -117,9 +125,16 @@ func (m *Manager) SyncInstances(ctx context.Context, snap RegistrySnapshot) (Syn
 		for _, id := range slices.Sorted(maps.Keys(desired)) {
 			in := desired[id]
 			old, exists := have[id]
+			if !exists && in.Draining {
+				// Nothing to drain: a disabled instance that is not in
+				// the table (or was already drained and removed) stays
+				// out, rather than being added and removed again.
+				continue
+			}
 			if exists && sameRegistryInstance(old, in) {
 				continue
 			}
+			in.DrainingSince = drainingSince(old, in.Draining, now)
 			in.CreatedAt, in.UpdatedAt = now, now
 			if exists {
 				in.CreatedAt = old.CreatedAt

@@ -13,7 +13,8 @@ func regInstance(id, version, addr string, weight int) router.Instance {
 		Metadata: map[string]string{"zone": "a"}}
 }
 
-// registryIDs returns the ids of the service's registry instances.
+// registryIDs returns the service's registry instances that take new
+// decisions (not draining), by id.
 func registryIDs(t *testing.T, m *router.Manager) map[string]router.Instance {
 	t.Helper()
 	all, err := m.Store().ListInstances(context.Background(), "orders")
@@ -22,7 +23,7 @@ func registryIDs(t *testing.T, m *router.Manager) map[string]router.Instance {
 	}
 	out := map[string]router.Instance{}
 	for _, in := range all {
-		if in.Source == router.SourceRegistry {
+		if in.Source == router.SourceRegistry && !in.Draining {
 			out[in.ID] = in
 		}
 	}
@@ -58,7 +59,7 @@ func TestSyncInstances(t *testing.T) {
 		}
 	})
 
-	t.Run("changes replace, absences remove, API instances stay", func(t *testing.T) {
+	t.Run("changes replace, absences drain, API instances stay", func(t *testing.T) {
 		res, err := m.SyncInstances(ctx, router.RegistrySnapshot{Service: "orders", Ref: 12, Instances: []router.Instance{
 			regInstance("n1", "v1", "10.0.0.1:80", 70),
 		}})
@@ -71,6 +72,23 @@ func TestSyncInstances(t *testing.T) {
 		}
 		if _, err := m.Store().GetInstance(ctx, "orders", "i-v1"); err != nil {
 			t.Fatalf("the API instance went with the sync: %v", err)
+		}
+		gone, err := m.Store().GetInstance(ctx, "orders", "n2")
+		if err != nil || !gone.Draining || gone.DrainingSince.IsZero() {
+			t.Fatalf("the instance gone from the registry is %+v, %v; want it draining", gone, err)
+		}
+	})
+	t.Run("a disabled instance new to the table is not added", func(t *testing.T) {
+		draining := regInstance("n9", "v1", "10.0.0.9:80", 10)
+		draining.Draining = true
+		res, err := m.SyncInstances(ctx, router.RegistrySnapshot{Service: "orders", Ref: 12, Instances: []router.Instance{
+			regInstance("n1", "v1", "10.0.0.1:80", 70), draining,
+		}})
+		if err != nil || res.Changed() {
+			t.Fatalf("sync: %+v, %v", res, err)
+		}
+		if _, err := m.Store().GetInstance(ctx, "orders", "n9"); err == nil {
+			t.Fatal("a draining instance was added")
 		}
 	})
 

@@ -124,4 +124,7 @@ type Decider interface {
 	Decide(ctx context.Context, req Request, opts DecideOptions) (Decision, error)
 	Report(ctx context.Context, o Outcome) (ReportResult, error)
 	Heartbeat(ctx context.Context, service, id string, ttl time.Duration) error
+	// ActiveLeases counts an instance's unexpired least-connections leases,
+	// so that a draining instance is removed only once they ran out.
+	ActiveLeases(ctx context.Context, service, id string) (int, error)
 }

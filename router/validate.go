@@ -70,6 +70,9 @@ func (s Service) Validate() error {
 	if s.LeaseSeconds < 1 || s.LeaseSeconds > 3600 {
 		p["lease_seconds"] = "must be between 1 and 3600"
 	}
+	if s.WarmupSeconds < 0 || s.WarmupSeconds > MaxWarmupSeconds {
+		p["warmup_seconds"] = fmt.Sprintf("must be between 0 (off) and %d", MaxWarmupSeconds)
+	}
 	c := s.Circuit
 	switch {
 	case c.ConsecutiveFailures < 0 || c.ConsecutiveFailures > 1000:

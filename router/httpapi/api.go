@@ -21,6 +21,10 @@ import (
 type Check struct {
 	Name string
 	Fn   func(ctx context.Context) error
+	// Advisory checks are reported in the details without making the
+	// process unready (a stale registry: decisions still work from the
+	// last known instances).
+	Advisory bool
 }
 
 // API serves the router over HTTP.
@@ -124,7 +128,9 @@ func (a *API) readyz(c *gin.Context) {
 		err := ch.Fn(ctx)
 		cancel()
 		if err != nil {
-			status, code = "not ready", http.StatusServiceUnavailable
+			if !ch.Advisory {
+				status, code = "not ready", http.StatusServiceUnavailable
+			}
 			details[ch.Name] = err.Error()
 			continue
 		}

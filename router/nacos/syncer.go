@@ -313,7 +313,7 @@ func (s *Syncer) hasRegistryInstances(ctx context.Context, service string) bool 
 		return true // unknown: be careful
 	}
 	for _, in := range ins {
-		if in.Source == router.SourceRegistry {
+		if in.Source == router.SourceRegistry && !in.Draining {
 			return true
 		}
 	}

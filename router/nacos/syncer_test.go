@@ -120,7 +120,8 @@ func newSyncTarget(t *testing.T) *router.Manager {
 	return m
 }
 
-// registryTable returns the service's registry instances by id.
+// registryTable returns the service's registry instances that take new
+// decisions (instances gone from Nacos drain first), by id.
 func registryTable(t *testing.T, m *router.Manager, service string) map[string]router.Instance {
 	t.Helper()
 	ins, err := m.Store().ListInstances(context.Background(), service)
@@ -129,7 +130,7 @@ func registryTable(t *testing.T, m *router.Manager, service string) map[string]r
 	}
 	out := map[string]router.Instance{}
 	for _, in := range ins {
-		if in.Source == router.SourceRegistry {
+		if in.Source == router.SourceRegistry && !in.Draining {
 			out[in.ID] = in
 		}
 	}

@@ -252,3 +252,14 @@ func (s *Store) Heartbeat(ctx context.Context, service, id string, ttl time.Dura
 	}
 	return nil
 }
+
+// ActiveLeases counts an instance's unexpired least-connections leases,
+// releasing the service's expired ones on the way.
+func (s *Store) ActiveLeases(ctx context.Context, service, id string) (int, error) {
+	k := keysFor(service)
+	n, err := leasesScript.Run(ctx, s.rdb, []string{k.state, k.leases}, id).Int()
+	if err != nil {
+		return 0, apperr.Wrap(apperr.Unavailable, err, "count leases of "+service+"/"+id)
+	}
+	return n, nil
+}

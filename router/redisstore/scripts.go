@@ -17,6 +17,8 @@ var (
 	heartbeatSrc string
 	//go:embed lua/tenant.lua
 	tenantSrc string
+	//go:embed lua/leases.lua
+	leasesSrc string
 )
 
 // The scripts, wrapped once: Run sends EVALSHA and falls back to EVAL when
@@ -27,6 +29,7 @@ var (
 	projectScript   = redis.NewScript(projectSrc)
 	heartbeatScript = redis.NewScript(heartbeatSrc)
 	tenantScript    = redis.NewScript(tenantSrc)
+	leasesScript    = redis.NewScript(leasesSrc)
 )
 
 // keys are the Redis keys of one service, all in the slot of its hash tag.

@@ -10,7 +10,8 @@ import (
 )
 
 // instanceRow is one row of the instances table; metadata is JSON and a
-// NULL last_heartbeat means no heartbeat yet.
+// NULL last_heartbeat means no heartbeat yet, a NULL draining_since not
+// draining.
 type instanceRow struct {
 	Service          string     `gorm:"column:service;primaryKey"`
 	ID               string     `gorm:"column:id;primaryKey"`
@@ -20,6 +21,7 @@ type instanceRow struct {
 	Metadata         string     `gorm:"column:metadata"`
 	Enabled          bool       `gorm:"column:enabled"`
 	Draining         bool       `gorm:"column:draining"`
+	DrainingSince    *time.Time `gorm:"column:draining_since"`
 	Source           string     `gorm:"column:source"`
 	HeartbeatSeconds int        `gorm:"column:heartbeat_seconds"`
 	LastHeartbeat    *time.Time `gorm:"column:last_heartbeat"`
@@ -30,7 +32,7 @@ type instanceRow struct {
 func (instanceRow) TableName() string { return "instances" }
 
 var instanceColumns = []string{
-	"version", "address", "weight", "metadata", "enabled", "draining", "source",
+	"version", "address", "weight", "metadata", "enabled", "draining", "draining_since", "source",
 	"heartbeat_seconds", "last_heartbeat", "created_at", "updated_at",
 }
 
@@ -48,6 +50,7 @@ func instanceToRow(in router.Instance) (instanceRow, error) {
 		Metadata:         meta,
 		Enabled:          in.Enabled,
 		Draining:         in.Draining,
+		DrainingSince:    dbx.TimePtr(in.DrainingSince),
 		Source:           string(in.Source),
 		HeartbeatSeconds: in.HeartbeatSeconds,
 		LastHeartbeat:    dbx.TimePtr(in.LastHeartbeat),
@@ -70,6 +73,7 @@ func (r instanceRow) instance() (router.Instance, error) {
 		Metadata:         meta,
 		Enabled:          r.Enabled,
 		Draining:         r.Draining,
+		DrainingSince:    dbx.FromPtr(r.DrainingSince),
 		Source:           router.InstanceSource(r.Source),
 		HeartbeatSeconds: r.HeartbeatSeconds,
 		LastHeartbeat:    dbx.FromPtr(r.LastHeartbeat),

@@ -17,6 +17,7 @@ type serviceRow struct {
 	Strategy       string    `gorm:"column:strategy"`
 	LeaseSeconds   int       `gorm:"column:lease_seconds"`
 	Circuit        string    `gorm:"column:circuit"`
+	WarmupSeconds  int       `gorm:"column:warmup_seconds"`
 	CreatedAt      time.Time `gorm:"column:created_at;autoCreateTime:false"`
 	UpdatedAt      time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
 }
@@ -24,7 +25,7 @@ type serviceRow struct {
 func (serviceRow) TableName() string { return "services" }
 
 var serviceColumns = []string{
-	"description", "default_version", "strategy", "lease_seconds", "circuit", "created_at", "updated_at",
+	"description", "default_version", "strategy", "lease_seconds", "circuit", "warmup_seconds", "created_at", "updated_at",
 }
 
 func serviceToRow(s router.Service) (serviceRow, error) {
@@ -39,6 +40,7 @@ func serviceToRow(s router.Service) (serviceRow, error) {
 		Strategy:       string(s.Strategy),
 		LeaseSeconds:   s.LeaseSeconds,
 		Circuit:        circuit,
+		WarmupSeconds:  s.WarmupSeconds,
 		CreatedAt:      dbx.UTC(s.CreatedAt),
 		UpdatedAt:      dbx.UTC(s.UpdatedAt),
 	}, nil
@@ -51,6 +53,7 @@ func (r serviceRow) service() (router.Service, error) {
 		DefaultVersion: r.DefaultVersion,
 		Strategy:       router.Strategy(r.Strategy),
 		LeaseSeconds:   r.LeaseSeconds,
+		WarmupSeconds:  r.WarmupSeconds,
 		CreatedAt:      r.CreatedAt.UTC(),
 		UpdatedAt:      r.UpdatedAt.UTC(),
 	}

@@ -18,7 +18,7 @@ func service(name string) router.Service {
 	c.ProbeTimeoutSeconds = 7
 	return router.Service{
 		Name: name, Description: "the " + name + " service", DefaultVersion: "v1",
-		Strategy: router.WeightedRoundRobin, LeaseSeconds: 30, Circuit: c,
+		Strategy: router.WeightedRoundRobin, LeaseSeconds: 30, Circuit: c, WarmupSeconds: 45,
 		CreatedAt: at(3), UpdatedAt: at(4),
 	}
 }

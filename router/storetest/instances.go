@@ -18,10 +18,10 @@ func instance(svc, id string) router.Instance {
 }
 
 func testInstances(t *testing.T, open func(t *testing.T) router.Store) {
-	t.Run("an instance reads back with its metadata and heartbeat", func(t *testing.T) {
+	t.Run("an instance reads back with its metadata, heartbeat and drain time", func(t *testing.T) {
 		s := open(t)
 		want := instance("orders", "i-1")
-		want.Draining = true
+		want.Draining, want.DrainingSince = true, at(10)
 		write(t, s, func(tx router.Tx) error { return tx.PutInstance(t.Context(), want) })
 		got, err := s.GetInstance(t.Context(), "orders", "i-1")
 		must(t, err, "get instance")
@@ -35,8 +35,8 @@ func testInstances(t *testing.T, open func(t *testing.T) router.Store) {
 		got, err := s.GetInstance(t.Context(), "orders", "i-1")
 		must(t, err, "get instance")
 		same(t, "instance", got, want, normInstance)
-		if !got.LastHeartbeat.IsZero() || len(got.Metadata) != 0 {
-			t.Errorf("got heartbeat %v and metadata %v, want neither", got.LastHeartbeat, got.Metadata)
+		if !got.LastHeartbeat.IsZero() || len(got.Metadata) != 0 || !got.DrainingSince.IsZero() {
+			t.Errorf("got heartbeat %v, metadata %v and drain time %v, want none", got.LastHeartbeat, got.Metadata, got.DrainingSince)
 		}
 	})
 	t.Run("putting an instance again replaces it", func(t *testing.T) {
@@ -48,6 +48,16 @@ func testInstances(t *testing.T, open func(t *testing.T) router.Store) {
 		got, err := s.GetInstance(t.Context(), "orders", "i-1")
 		must(t, err, "get instance")
 		same(t, "instance", got, second, normInstance)
+	})
+	t.Run("an instance put again without a drain time loses it", func(t *testing.T) {
+		s := open(t)
+		draining := instance("orders", "i-1")
+		draining.Draining, draining.DrainingSince = true, at(10)
+		write(t, s, func(tx router.Tx) error { return tx.PutInstance(t.Context(), draining) })
+		write(t, s, func(tx router.Tx) error { return tx.PutInstance(t.Context(), instance("orders", "i-1")) })
+		got, err := s.GetInstance(t.Context(), "orders", "i-1")
+		must(t, err, "get instance")
+		same(t, "instance", got, instance("orders", "i-1"), normInstance)
 	})
 	t.Run("instances are listed by id for their service only", func(t *testing.T) {
 		s := open(t)

@@ -101,7 +101,7 @@ func normInstance(in router.Instance) router.Instance {
 	if len(in.Metadata) == 0 {
 		in.Metadata = nil
 	}
-	in.LastHeartbeat = normTime(in.LastHeartbeat)
+	in.LastHeartbeat, in.DrainingSince = normTime(in.LastHeartbeat), normTime(in.DrainingSince)
 	in.CreatedAt, in.UpdatedAt = normTime(in.CreatedAt), normTime(in.UpdatedAt)
 	return in
 }
