@@ -54,6 +54,17 @@ type config struct {
 	HashConcurrency    int
 	HashQueue          int
 	RevocationStale    time.Duration
+	DrainGrace         time.Duration
+	DrainMax           time.Duration
+	NacosAddrs         string
+	NacosNamespace     string
+	NacosGroup         string
+	NacosVersionKey    string
+	NacosUsername      string
+	NacosCreateVers    bool
+	NacosRegister      string
+	NacosServiceName   string
+	NacosPassword      string // environment only
 	AdminToken         string // environment only: never a flag, so it stays out of ps
 	KeyEncryptionKey   string // environment only, like AdminToken
 }
@@ -126,6 +137,26 @@ func bind(fs *flag.FlagSet, c *config) []setting {
 	add("password-hash-queue", "GREYROUTER_PASSWORD_HASH_QUEUE")
 	fs.DurationVar(&c.RevocationStale, "revocation-max-staleness", time.Minute, "refuse access tokens (503) when this process could not read revocations for this long (0: never refuse); the break-glass token still works")
 	add("revocation-max-staleness", "GREYROUTER_REVOCATION_MAX_STALENESS")
+	fs.DurationVar(&c.DrainGrace, "drain-grace", 5*time.Second, "a draining instance stays at least this long after its last least-connections lease ends")
+	add("drain-grace", "GREYROUTER_DRAIN_GRACE")
+	fs.DurationVar(&c.DrainMax, "drain-max", 10*time.Minute, "a draining instance is removed after this long whatever its leases")
+	add("drain-max", "GREYROUTER_DRAIN_MAX")
+	fs.StringVar(&c.NacosAddrs, "nacos-addrs", "", "comma-separated host:port of Nacos servers (HTTP port; gRPC is port+1000); empty: no Nacos sync")
+	add("nacos-addrs", "NACOS_ADDRS")
+	fs.StringVar(&c.NacosNamespace, "nacos-namespace", "", "Nacos namespace id (empty: public)")
+	add("nacos-namespace", "NACOS_NAMESPACE")
+	fs.StringVar(&c.NacosGroup, "nacos-group", "DEFAULT_GROUP", "Nacos group of the services")
+	add("nacos-group", "NACOS_GROUP")
+	fs.StringVar(&c.NacosVersionKey, "nacos-version-key", "version", "instance metadata key that carries the version")
+	add("nacos-version-key", "NACOS_VERSION_KEY")
+	fs.StringVar(&c.NacosUsername, "nacos-username", "", "Nacos user (password: $NACOS_PASSWORD)")
+	add("nacos-username", "NACOS_USERNAME")
+	fs.BoolVar(&c.NacosCreateVers, "nacos-create-versions", true, "create router versions announced by Nacos instances (as revisions); false: leave such instances out")
+	add("nacos-create-versions", "NACOS_CREATE_VERSIONS")
+	fs.StringVar(&c.NacosRegister, "nacos-register", "", "register this greyrouter in Nacos at this host:port (the address others reach it at); empty: do not")
+	add("nacos-register", "NACOS_REGISTER")
+	fs.StringVar(&c.NacosServiceName, "nacos-service-name", "greyrouter", "service name greyrouter registers itself under")
+	add("nacos-service-name", "NACOS_SERVICE_NAME")
 	return out
 }
 
@@ -152,6 +183,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	}
 	c.AdminToken = getenv("GREYROUTER_ADMIN_TOKEN")
 	c.KeyEncryptionKey = getenv("GREYROUTER_KEY_ENCRYPTION_KEY")
+	c.NacosPassword = getenv("NACOS_PASSWORD")
 	if err := fs.Parse(args); err != nil {
 		printUsage(stderr, name, all, used)
 		if errors.Is(err, flag.ErrHelp) {

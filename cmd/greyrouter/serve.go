@@ -72,6 +72,10 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	rs := redisstore.NewBatched(rdb, 4)
 	defer rs.Close()
 	m := router.NewManager(store, rs, rs, log, nil)
+	if c.DrainGrace < 0 || c.DrainMax < c.DrainGrace {
+		return fmt.Errorf("%w: --drain-grace must not be negative nor longer than --drain-max", errUsage)
+	}
+	m.SetLifecycle(router.Lifecycle{DrainGrace: c.DrainGrace, DrainMax: c.DrainMax})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	auth, err := newLoginStack(ctx, c, kek, db, rdb, m, token, reg, log)
@@ -97,15 +101,25 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	defer stopBG()
 	go m.RunReconciler(bg, c.ReconcileInterval, c.ResyncInterval)
 	go auth.run(bg, log)
+	registry, err := newNacosStack(c, m, reg, log)
+	if err != nil {
+		return err
+	}
+	checks := []httpapi.Check{
+		{Name: "database", Fn: store.Ping},
+		{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
+		{Name: "login", Fn: auth.ready},
+	}
+	if registry != nil {
+		go registry.run(bg)
+		defer registry.leave()
+		checks = append(checks, httpapi.Check{Name: "nacos", Fn: registry.ready, Advisory: true})
+	}
 	defer auth.close(context.WithoutCancel(ctx), log)
 
 	api := composeAPI(auth.api, httpapi.Config{
 		Manager: m, Log: log, Registry: reg,
-		Checks: []httpapi.Check{
-			{Name: "database", Fn: store.Ping},
-			{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
-			{Name: "login", Fn: auth.ready},
-		},
+		Checks: checks,
 	})
 	srv := &http.Server{
 		Handler:           api.Handler(),
@@ -129,6 +143,11 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	}
+	if registry != nil {
+		// Leave Nacos first, so that callers stop choosing this process
+		// while it finishes what it has.
+		registry.leave()
 	}
 	log.Info("shutting down", "timeout", c.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
