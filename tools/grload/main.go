@@ -46,6 +46,7 @@ Commands:
   login   password logins at saturation vs cores / argon2id time per hash
   revocation
           time from logout until independent verifiers reject the token
+  nacos   time from a Nacos registration until routing decisions use it
 
 Run 'grload <command> --help' for the flags of a command.
 `
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return loginCommand(ctx, args[1:], stdout, stderr)
 	case "revocation":
 		return revocationCommand(ctx, args[1:], stdout, stderr)
+	case "nacos":
+		return nacosCommand(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
