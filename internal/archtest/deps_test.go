@@ -43,6 +43,7 @@ func TestLayering(t *testing.T) {
 		{"router/httpapi", []string{"gorm.io/", "github.com/redis/go-redis", module + "router/sqlstore", module + "router/redisstore"}},
 		// The SDK never reaches the server's internals.
 		{"sdk", []string{"github.com/gin-gonic/gin", "gorm.io/", module + "router/httpapi", module + "router/sqlstore", module + "internal/dbx"}},
+		{"sdk/registry", []string{"github.com/gin-gonic/gin", "gorm.io/", "github.com/redis/go-redis", module + "router/httpapi", module + "router/sqlstore", module + "router/redisstore", module + "internal/dbx"}},
 	}
 	for _, r := range rules {
 		t.Run(r.pkg+" keeps its imports clean", func(t *testing.T) {
