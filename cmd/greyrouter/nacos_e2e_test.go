@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nacos-group/nacos-sdk-go/v2/vo"
+
 	"github.com/greyrouter/greyrouter/internal/testutil"
 	"github.com/greyrouter/greyrouter/router/nacos"
 )
@@ -183,6 +185,27 @@ func TestNacosEndToEnd(t *testing.T) {
 		if rep := a.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "orders", "key": "k"}); rep.status == 200 {
 			t.Errorf("acme still resolved after its only instance left: %s", rep.raw)
 		}
+	})
+
+	t.Run("greyrouter registers itself and leaves at shutdown", func(t *testing.T) {
+		e := env()
+		e["NACOS_REGISTER"] = "127.0.0.1:18099"
+		c := start(t, e)
+		listed := func() bool {
+			svc, err := provider.GetService(vo.GetServiceParam{ServiceName: "greyrouter"})
+			if err != nil {
+				return false
+			}
+			for _, h := range svc.Hosts {
+				if h.Port == 18099 && h.Metadata["version"] != "" {
+					return true
+				}
+			}
+			return false
+		}
+		waitFor(t, "greyrouter listed in nacos", listed)
+		c.stop()
+		waitFor(t, "greyrouter gone from nacos", func() bool { return !listed() })
 	})
 
 	t.Run("an instance whose client goes away without deregistering goes", func(t *testing.T) {
