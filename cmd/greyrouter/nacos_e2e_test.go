@@ -111,15 +111,19 @@ func TestNacosEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("metadata and weight changes follow", func(t *testing.T) {
+	t.Run("metadata and weight changes follow, a new version included", func(t *testing.T) {
 		changed := v12
-		changed.Weight, changed.Metadata = 3, map[string]string{"version": "1.2", "zone": "b"}
+		changed.Weight, changed.Metadata = 3, map[string]string{"version": "1.3", "zone": "b"}
 		register(t, provider, changed)
-		waitFor(t, "weight 300 and zone b", func() bool {
+		waitFor(t, "version 1.3, weight 300 and zone b", func() bool {
 			in := instancesOf(t, b, "orders")["127.0.0.1-9102"]
 			md, _ := in["metadata"].(map[string]any)
-			return in["weight"] == float64(300) && md["zone"] == "b"
+			return in["version"] == "1.3" && in["weight"] == float64(300) && md["zone"] == "b"
 		})
+		a.call(t, "PUT", "/api/v1/tenants/globex/bindings/orders", map[string]any{"mode": "pin", "version": "1.3"}).must(t, 200)
+		if v, id := b.resolve(t, "globex", "orders", "k"); v != "1.3" || id != "127.0.0.1-9102" {
+			t.Errorf("globex resolved to %s/%s after the version moved to 1.3", v, id)
+		}
 	})
 
 	t.Run("replicas keep no duplicates and write no revisions while nothing changes", func(t *testing.T) {
@@ -210,11 +214,11 @@ func TestNacosEndToEnd(t *testing.T) {
 
 	t.Run("an instance whose client goes away without deregistering goes", func(t *testing.T) {
 		other := nacosClient(t, ns.Addr)
-		v13 := nacos.Registration{Service: "orders", IP: "127.0.0.1", Port: 9103, Ephemeral: true, Metadata: map[string]string{"version": "1.3"}}
+		v13 := nacos.Registration{Service: "orders", IP: "127.0.0.1", Port: 9103, Ephemeral: true, Metadata: map[string]string{"version": "1.4"}}
 		register(t, other, v13)
-		waitFor(t, "1.3 instance synced", func() bool { return live(instancesOf(t, a, "orders")["127.0.0.1-9103"]) })
+		waitFor(t, "1.4 instance synced", func() bool { return live(instancesOf(t, a, "orders")["127.0.0.1-9103"]) })
 		other.CloseClient()
-		waitFor(t, "1.3 instance gone", func() bool {
+		waitFor(t, "1.4 instance gone", func() bool {
 			_, ok := instancesOf(t, a, "orders")["127.0.0.1-9103"]
 			return !ok
 		})
