@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -137,7 +136,7 @@ func TestNacosEndToEnd(t *testing.T) {
 		}
 	})
 
-	if !raceEnabled() {
+	if !testutil.RaceEnabled() {
 		t.Run("nacos down for 10 s under resolve load: no failed decision, table unchanged", func(t *testing.T) {
 			table := fmt.Sprint(instancesOf(t, a, "orders"))
 			var stop atomic.Bool
@@ -223,18 +222,4 @@ func TestNacosEndToEnd(t *testing.T) {
 			return !ok
 		})
 	})
-}
-
-// raceEnabled reports whether the test binary was built with -race.
-func raceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
 }

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -183,7 +182,7 @@ func TestNacosServesRegistrationSubscriptionAndSurvivesARestart(t *testing.T) {
 	t.Logf("deregistration pushed after %s", time.Since(deregistered).Round(time.Millisecond))
 
 	t.Run("stop and start on the same ports", func(t *testing.T) {
-		if raceEnabled() {
+		if RaceEnabled() {
 			// nacos-sdk-go v2.3.2 races on reconnect: RpcClient.reconnect
 			// writes currentConnection while the event goroutine reads it
 			// (nacos-group/nacos-sdk-go#905, fixed on master by #887 and
@@ -201,7 +200,7 @@ func TestNacosServesRegistrationSubscriptionAndSurvivesARestart(t *testing.T) {
 		}
 		s.Start(t)
 		restarted := time.Now()
-		if raceEnabled() {
+		if RaceEnabled() {
 			provider, consumer = newNamingClient(t, s), newNamingClient(t, s)
 			orders = subscribe(t, consumer, "orders")
 		}
@@ -230,20 +229,6 @@ func TestNacosServesRegistrationSubscriptionAndSurvivesARestart(t *testing.T) {
 		})
 		t.Logf("consumer saw it %s after the restart", time.Since(restarted).Round(time.Millisecond))
 	})
-}
-
-// raceEnabled reports whether the test binary was built with -race.
-func raceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
 }
 
 func TestNacosGivesEachCallItsOwnServer(t *testing.T) {

@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"os"
+	"runtime/debug"
 	"testing"
 )
 
@@ -17,4 +18,19 @@ func requireOrSkip(t testing.TB, format string, args ...any) {
 		return
 	}
 	t.Skipf(format+" (set GREYROUTER_REQUIRE_SERVICES=1 to make this a failure)", args...)
+}
+
+// RaceEnabled reports whether the running binary was built with -race
+// (tests skip what a third-party race would fail; see the Nacos tests).
+func RaceEnabled() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
 }

@@ -3,6 +3,8 @@ package nacos
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -216,15 +218,16 @@ func (s *Syncer) unsubscribe(service string) {
 }
 
 func (s *Syncer) unsubscribeAll() {
-	s.mu.Lock()
-	names := make([]string, 0, len(s.subs))
-	for n := range s.subs {
-		names = append(names, n)
-	}
-	s.mu.Unlock()
-	for _, n := range names {
+	for _, n := range s.subscribedNames() {
 		s.unsubscribe(n)
 	}
+}
+
+// subscribedNames returns the services subscribed to.
+func (s *Syncer) subscribedNames() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Collect(maps.Keys(s.subs))
 }
 
 // enqueue asks for a service to be applied; the SDK's callback goroutine
@@ -238,13 +241,7 @@ func (s *Syncer) enqueue(service string) {
 }
 
 func (s *Syncer) enqueueAll() {
-	s.mu.Lock()
-	names := make([]string, 0, len(s.subs))
-	for n := range s.subs {
-		names = append(names, n)
-	}
-	s.mu.Unlock()
-	for _, n := range names {
+	for _, n := range s.subscribedNames() {
 		s.enqueue(n)
 	}
 }
