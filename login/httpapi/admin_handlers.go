@@ -41,7 +41,7 @@ func (a *API) listKeys(c *gin.Context) {
 		out[i] = newKeyInfo(k.ID, k.Algorithm, k.ActivatesAt, k.RetiresAt, now)
 		out[i].CreatedAt = k.CreatedAt
 	}
-	c.JSON(http.StatusOK, gin.H{"keys": out})
+	c.JSON(http.StatusOK, gin.H{"items": out})
 }
 
 // rotateKeys creates a successor key that is published now and signs
@@ -63,8 +63,8 @@ func (a *API) rotateKeys(c *gin.Context) {
 // auditList is a page of audit events, newest first; NextBefore is the
 // ?before= of the next page, empty on the last.
 type auditList struct {
-	Events     []login.AuditEvent `json:"events"`
-	NextBefore string             `json:"next_before,omitempty"`
+	Events     []login.AuditEvent `json:"items"`
+	NextBefore string             `json:"next,omitempty"`
 }
 
 // tenantAudit lists the audit trail of the route's tenant.

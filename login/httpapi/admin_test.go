@@ -81,8 +81,8 @@ func TestUserAdministration(t *testing.T) {
 		after := ""
 		for range 4 {
 			var page struct {
-				Users     []login.User `json:"users"`
-				NextAfter string       `json:"next_after"`
+				Users     []login.User `json:"items"`
+				NextAfter string       `json:"next"`
 			}
 			f.do(t, "GET", "/api/v1/tenants/acme/users?limit=2&after="+url.QueryEscape(after), nil, admin).
 				want(t, http.StatusOK).decode(t, &page)
@@ -131,7 +131,7 @@ func TestUserAdministration(t *testing.T) {
 			t.Fatalf("flush audit: %v", err)
 		}
 		var trail struct {
-			Events []login.AuditEvent `json:"events"`
+			Events []login.AuditEvent `json:"items"`
 		}
 		f.do(t, "GET", "/api/v1/tenants/acme/audit?kind=user_created&limit=10", nil, admin).
 			want(t, http.StatusOK).decode(t, &trail)
@@ -162,7 +162,7 @@ func TestMachineClients(t *testing.T) {
 			t.Fatalf("created client %+v without a secret", created)
 		}
 		var listed struct {
-			Clients []map[string]any `json:"clients"`
+			Clients []map[string]any `json:"items"`
 		}
 		f.do(t, "GET", "/api/v1/tenants/acme/clients", nil, boss).want(t, http.StatusOK).decode(t, &listed)
 		if len(listed.Clients) != 1 || listed.Clients[0]["client_secret"] != nil || listed.Clients[0]["secret_hash"] != nil {

@@ -25,7 +25,7 @@ func (a *API) listClients(c *gin.Context) {
 	if cs == nil {
 		cs = []login.Client{}
 	}
-	c.JSON(http.StatusOK, gin.H{"clients": cs})
+	c.JSON(http.StatusOK, gin.H{"items": cs})
 }
 
 func (a *API) createClient(c *gin.Context) {

@@ -100,7 +100,7 @@ func TestJWKSAndKeyRotation(t *testing.T) {
 
 		r := f.do(t, "GET", "/api/v1/signing-keys", nil, admin).want(t, http.StatusOK)
 		var fields struct {
-			Keys []map[string]any `json:"keys"`
+			Keys []map[string]any `json:"items"`
 		}
 		r.decode(t, &fields)
 		public := map[string]bool{"kid": true, "alg": true, "status": true, "created_at": true, "activates_at": true, "retires_at": true}
@@ -116,7 +116,7 @@ func TestJWKSAndKeyRotation(t *testing.T) {
 				Kid    string `json:"kid"`
 				Alg    string `json:"alg"`
 				Status string `json:"status"`
-			} `json:"keys"`
+			} `json:"items"`
 		}
 		r.decode(t, &listed)
 		if len(listed.Keys) != 2 || listed.Keys[0].Kid != kid || listed.Keys[0].Status != "active" || listed.Keys[1].Status != "pending" {

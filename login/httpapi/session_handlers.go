@@ -87,7 +87,7 @@ func sessionList(c *gin.Context, ss []login.Session, current string) {
 	for i, s := range ss {
 		out[i] = sessionView{Session: s, Current: current != "" && s.ID == current}
 	}
-	c.JSON(http.StatusOK, gin.H{"sessions": out})
+	c.JSON(http.StatusOK, gin.H{"items": out})
 }
 
 func (a *API) mySessions(c *gin.Context) {

@@ -246,7 +246,7 @@ func TestLogoutEverywhereEndsEverySession(t *testing.T) {
 			Sessions []struct {
 				ID      string `json:"id"`
 				Current bool   `json:"current"`
-			} `json:"sessions"`
+			} `json:"items"`
 		}
 		f.do(t, "GET", "/api/v1/me/sessions", nil, bearer(s.grants[0].AccessToken)).want(t, http.StatusOK).decode(t, &list)
 		current := 0

@@ -45,8 +45,8 @@ func limitQuery(c *gin.Context) (int, error) {
 // userList is a page of users; NextAfter is the ?after= of the next page,
 // empty on the last.
 type userList struct {
-	Users     []login.User `json:"users"`
-	NextAfter string       `json:"next_after,omitempty"`
+	Users     []login.User `json:"items"`
+	NextAfter string       `json:"next,omitempty"`
 }
 
 func (a *API) listUsers(c *gin.Context) {
