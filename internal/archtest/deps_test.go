@@ -37,6 +37,7 @@ func TestLayering(t *testing.T) {
 		{"login/verify", append(frameworks, module+"login/sqlstore", module+"login/redisstore", module+"login/httpapi")},
 		{"login/httpapi", append([]string{"gorm.io/", "github.com/redis/go-redis", module + "login/sqlstore", module + "login/redisstore"}, routerAdapters...)},
 		{"privilege", frameworks},
+		{"privilege/sqlstore", []string{"github.com/gin-gonic/gin", "github.com/redis/go-redis", module + "router/", module + "login/"}},
 		// Adapters speak domain terms and do not import each other.
 		{"router/redisstore", []string{"github.com/gin-gonic/gin", "gorm.io/", module + "router/sqlstore", module + "router/httpapi"}},
 		{"router/sqlstore", []string{"github.com/gin-gonic/gin", "github.com/redis/go-redis", module + "router/redisstore", module + "router/httpapi"}},
