@@ -140,6 +140,9 @@ func registerOrders(t *testing.T, c naming_client.INamingClient, port uint64, ve
 }
 
 func TestNacosServesRegistrationSubscriptionAndSurvivesARestart(t *testing.T) {
+	if RaceEnabled() {
+		t.Skip("nacos-sdk-go v2.3.2 has data races of its own (reconnect, concurrent subscribe and push); scripts/test.sh runs this without -race")
+	}
 	s := Nacos(t)
 	provider, consumer := newNamingClient(t, s), newNamingClient(t, s)
 	const port = 18080

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -87,21 +88,29 @@ func TestLoginTimingDoesNotRevealUsers(t *testing.T) {
 		timed("alice")
 		// The order alternates: the second login of a pair tends to be
 		// slower (garbage collection of the first one's argon2 memory).
-		var unknown, known, diffs []time.Duration
-		for i := range tries {
-			var u, k time.Duration
-			if i%2 == 0 {
-				u, k = timed("nobody"), timed("alice")
-			} else {
-				k, u = timed("alice"), timed("nobody")
+		// A burst of load on this shared machine can still skew one
+		// round, so up to three rounds are measured: a real leak skews
+		// every one of them.
+		var last string
+		for round := 1; round <= 3; round++ {
+			var unknown, known, diffs []time.Duration
+			for i := range tries {
+				var u, k time.Duration
+				if i%2 == 0 {
+					u, k = timed("nobody"), timed("alice")
+				} else {
+					k, u = timed("alice"), timed("nobody")
+				}
+				unknown, known, diffs = append(unknown, u), append(known, k), append(diffs, u-k)
 			}
-			unknown, known, diffs = append(unknown, u), append(known, k), append(diffs, u-k)
+			mu, mk, md := median(unknown), median(known), median(diffs)
+			t.Logf("round %d: median login time: unknown user %v, wrong password %v; median difference %v", round, mu, mk, md)
+			if float64(md.Abs()) <= 0.10*float64(min(mu, mk)) {
+				return
+			}
+			last = fmt.Sprintf("unknown users and wrong passwords differ by %v in the median, more than 10%% of %v", md, min(mu, mk))
 		}
-		mu, mk, md := median(unknown), median(known), median(diffs)
-		t.Logf("median login time: unknown user %v, wrong password %v; median difference %v", mu, mk, md)
-		if float64(md.Abs()) > 0.10*float64(min(mu, mk)) {
-			t.Fatalf("unknown users and wrong passwords differ by %v in the median, more than 10%% of %v", md, min(mu, mk))
-		}
+		t.Fatal(last + " (in each of 3 rounds)")
 	})
 }
 

@@ -66,6 +66,9 @@ func nacosInstance(t *testing.T, observer nacos.Naming, ip string, port uint64) 
 }
 
 func TestNacosBackend(t *testing.T) {
+	if testutil.RaceEnabled() {
+		t.Skip("nacos-sdk-go v2.3.2 has data races of its own (reconnect, concurrent subscribe and push); scripts/test.sh runs this without -race")
+	}
 	s := testutil.Nacos(t)
 	observer := newNaming(t, s)
 	t.Cleanup(observer.CloseClient)
