@@ -130,6 +130,11 @@ go test -race -count=1 -timeout 20m ./...
 section "Nacos SDK tests (without -race)"
 go test -count=1 -timeout 10m -run 'TestNacos' ./cmd/greyrouter/ ./internal/testutil/ ./sdk/registry/
 
+# Timing comparisons mean nothing under the race detector, which slows
+# different code paths by different factors.
+section "login timing test (without -race)"
+go test -count=1 -timeout 5m -run 'TestLoginTimingDoesNotRevealUsers' ./login/httpapi/
+
 section "fuzz (${FUZZTIME} per target)"
 ran=0
 for target in $FUZZ_TARGETS; do
