@@ -1,9 +1,12 @@
-package privilege
+package privilege_test
 
 import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/greyrouter/greyrouter/privilege"
+	"github.com/greyrouter/greyrouter/privilege/workload"
 )
 
 // rbacBenchCache keeps compiled workloads across sub-benchmarks: the large
@@ -11,19 +14,19 @@ import (
 var rbacBenchCache sync.Map // spec name -> *rbacBenchSetup
 
 type rbacBenchSetup struct {
-	w       rbacWorkload
-	r       *RBAC
+	w       workload.Workload
+	r       *privilege.RBAC
 	compile time.Duration
 }
 
-func rbacBenchWorkload(b *testing.B, spec rbacWorkloadSpec) *rbacBenchSetup {
+func rbacBenchWorkload(b *testing.B, spec workload.Spec) *rbacBenchSetup {
 	b.Helper()
 	if s, ok := rbacBenchCache.Load(spec.Name); ok {
 		return s.(*rbacBenchSetup)
 	}
-	w := genRBACWorkload(spec)
+	w := workload.Generate(spec)
 	start := time.Now()
-	r, err := CompileRBAC(w.Tenant, w.Roles, w.Assignments)
+	r, err := privilege.CompileRBAC(w.Tenant, w.Roles, w.Assignments)
 	if err != nil {
 		b.Fatalf("compile %s: %v", spec.Name, err)
 	}
@@ -35,7 +38,7 @@ func rbacBenchWorkload(b *testing.B, spec rbacWorkloadSpec) *rbacBenchSetup {
 // BenchmarkRBACCheck times one uncached check (Votes) over the workload's
 // mix of hits and misses; hit/op is the share of checks with votes.
 func BenchmarkRBACCheck(b *testing.B) {
-	for _, spec := range rbacWorkloadSpecs {
+	for _, spec := range workload.Specs {
 		b.Run(spec.Name, func(b *testing.B) {
 			s := rbacBenchWorkload(b, spec)
 			checks, r, now := s.w.Checks, s.r, s.w.Now
@@ -57,7 +60,7 @@ func BenchmarkRBACCheck(b *testing.B) {
 // BenchmarkRBACCheckMiss times checks that find nothing (a resource no
 // assigned role's pattern covers), which should allocate nothing.
 func BenchmarkRBACCheckMiss(b *testing.B) {
-	for _, spec := range rbacWorkloadSpecs {
+	for _, spec := range workload.Specs {
 		if spec.Name != "large" && spec.Name != "chain10" {
 			continue
 		}
