@@ -83,6 +83,10 @@ type ABACResult struct {
 	// Skipped are permit rules whose condition failed to evaluate (Error
 	// set). They do not vote; they are kept to explain a denial.
 	Skipped []Vote
+	// Conditional is set when a rule's condition was evaluated: the
+	// result then depends on attributes or the time, not only on the
+	// subject, action and resource names, and must not be cached by them.
+	Conditional bool
 }
 
 // Tenant returns the tenant the policies belong to.
@@ -101,6 +105,12 @@ func (a *ABAC) Votes(req Request, now time.Time) []Vote { return a.Evaluate(req,
 // evaluates their rules. env.time is now unless req.Env carries "time". A
 // request of another tenant gets nothing; so does a nil *ABAC.
 func (a *ABAC) Evaluate(req Request, now time.Time) ABACResult {
+	return a.evaluate(req, now, nil)
+}
+
+// evaluate is Evaluate with subject.roles supplied by roles when it is
+// not nil (the Engine passes its RBAC's).
+func (a *ABAC) evaluate(req Request, now time.Time, roles func() []string) ABACResult {
 	var res ABACResult
 	if a == nil || req.Tenant != a.tenant {
 		return res
@@ -121,7 +131,8 @@ func (a *ABAC) Evaluate(req Request, now time.Time) ABACResult {
 			v := Vote{Effect: r.effect, Priority: r.priority, Source: "abac", PolicyID: p.id, RuleID: r.id}
 			if r.cond != nil {
 				if env == nil {
-					env = &evalEnv{req: req, now: now}
+					env = &evalEnv{req: req, now: now, roles: roles}
+					res.Conditional = true
 				}
 				ok, err := r.cond(env)
 				switch {

@@ -70,6 +70,11 @@ const (
 type evalEnv struct {
 	req Request
 	now time.Time
+	// roles, when set, supplies subject.roles (from RBAC) instead of the
+	// request's attributes; rolesDone and rolesVal memoize it.
+	roles     func() []string
+	rolesDone bool
+	rolesVal  []string
 }
 
 // evalFunc is a compiled condition. An error means the condition could not

@@ -70,6 +70,12 @@ func (g *attrGetter) lookup(e *evalEnv) (any, bool) {
 	var m map[string]any
 	switch g.src {
 	case fromSubject:
+		if g.key == "roles" && e.roles != nil {
+			if !e.rolesDone {
+				e.rolesVal, e.rolesDone = e.roles(), true
+			}
+			return e.rolesVal, true
+		}
 		m = e.req.Subject.Attributes
 	case fromResource:
 		m = e.req.Resource.Attributes

@@ -2,7 +2,10 @@ package privilege
 
 import (
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/greyrouter/greyrouter/internal/apperr"
 )
 
 // Decision is the answer to a Request, with its reason.
@@ -18,20 +21,61 @@ type Decision struct {
 	Tier string `json:"tier"`
 	// PolicyVersion is the tenant's policy version the answer reflects.
 	PolicyVersion int64 `json:"policy_version"`
+	// PlatformVersion is the platform roles' version the answer reflects.
+	PlatformVersion int64 `json:"platform_version"`
 	// ValidUntil is when the answer may stop holding because a role
 	// assignment it rests on expires; zero when none does.
 	ValidUntil time.Time `json:"valid_until,omitzero"`
+	// Conditional is set when an ABAC condition was evaluated: the answer
+	// depends on attributes or the time and is never cached.
+	Conditional bool `json:"conditional,omitempty"`
 }
 
 // Engine answers checks for one tenant at one policy version from
 // compiled RBAC and ABAC indexes. It is immutable: a policy change
 // compiles a new Engine.
 type Engine struct {
-	Tenant    string
-	Version   int64
-	Algorithm Algorithm
-	RBAC      *RBAC
-	ABAC      *ABAC
+	Tenant          string
+	Version         int64
+	PlatformVersion int64
+	Algorithm       Algorithm
+	RBAC            *RBAC
+	ABAC            *ABAC
+	// Settings are the tenant's settings the engine was compiled with
+	// (fail-open, audit sampling); Algorithm is Settings.Algorithm.
+	Settings Settings
+}
+
+// CompileSnapshot compiles a tenant's policy set: its roles and
+// assignments (with the platform's), and its policies against the
+// attribute schema of its settings. Problems are reported as by
+// CompileRBAC and CompilePolicies, all at once, in one Unprocessable
+// error.
+func CompileSnapshot(s Snapshot) (*Engine, error) {
+	settings := s.Settings
+	if settings.Tenant == "" {
+		settings = DefaultSettings(s.Tenant)
+	}
+	alg := settings.Algorithm
+	if alg == "" {
+		alg = DenyOverrides
+	}
+	rbac, rerr := CompileRBAC(s.Tenant, s.Roles, s.Assignments)
+	var abac *ABAC
+	var aerr error
+	if len(s.Policies) > 0 {
+		schema, err := settings.AttributeSchema()
+		if err != nil {
+			aerr = err
+		} else {
+			abac, aerr = CompilePolicies(s.Tenant, schema, alg, s.Policies)
+		}
+	}
+	if err := joinProblems(rerr, aerr); err != nil {
+		return nil, err
+	}
+	return &Engine{Tenant: s.Tenant, Version: s.Version, PlatformVersion: s.PlatformVersion,
+		Algorithm: alg, RBAC: rbac, ABAC: abac, Settings: settings}, nil
 }
 
 // Check evaluates req at now. With explain, every applicable vote is
@@ -43,13 +87,20 @@ func (e *Engine) Check(req Request, now time.Time, explain bool) Decision {
 	}
 	var votes []Vote
 	if e.RBAC != nil {
-		votes = append(votes, e.RBAC.Votes(req.Subject.ID, req.Resource.Name, req.Action, now)...)
+		votes = e.RBAC.Votes(req.Subject.ID, req.Resource.Name, req.Action, now)
 	}
+	conditional := false
 	if e.ABAC != nil {
-		votes = append(votes, e.ABAC.Votes(req, now)...)
+		var roles func() []string
+		if e.RBAC != nil {
+			roles = func() []string { return e.RBAC.RolesOf(req.Subject.ID, now) }
+		}
+		res := e.ABAC.evaluate(req, now, roles)
+		votes = append(votes, res.Votes...)
+		conditional = res.Conditional
 	}
 	allowed, deciding := Combine(e.Algorithm, votes)
-	d := Decision{Allowed: allowed, Tier: "engine", PolicyVersion: e.Version}
+	d := Decision{Allowed: allowed, Tier: "engine", PolicyVersion: e.Version, PlatformVersion: e.PlatformVersion, Conditional: conditional}
 	for _, v := range votes {
 		if !v.Until.IsZero() && (d.ValidUntil.IsZero() || v.Until.Before(d.ValidUntil)) {
 			d.ValidUntil = v.Until
@@ -93,4 +144,31 @@ func last(path []string) string {
 		return ""
 	}
 	return path[len(path)-1]
+}
+
+// joinProblems merges the Unprocessable errors of compiling roles and
+// policies into one, so a publish names every offending rule at once.
+func joinProblems(errs ...error) error {
+	var first error
+	msgs := []string{}
+	details := map[string]string{}
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		if !apperr.Is(err, apperr.Unprocessable) {
+			return err
+		}
+		if first == nil {
+			first = err
+		}
+		msgs = append(msgs, apperr.MessageOf(err))
+		for k, v := range apperr.DetailsOf(err) {
+			details[k] = v
+		}
+	}
+	if len(msgs) <= 1 {
+		return first
+	}
+	return apperr.Fields(strings.Join(msgs, "; "), details)
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/greyrouter/greyrouter/internal/apperr"
 	"github.com/greyrouter/greyrouter/privilege"
 )
 
@@ -84,4 +85,87 @@ func TestEngineCombinesRBACAndABAC(t *testing.T) {
 			t.Fatalf("decision %+v", d)
 		}
 	})
+}
+
+// TestCompileSnapshotFeedsSubjectRolesFromRBAC checks that a compiled
+// snapshot answers ABAC conditions on subject.roles with the roles RBAC
+// gives the subject (inherited ones included, expired ones not), ignoring
+// a "roles" attribute the caller supplies, and marks such answers
+// conditional (never cached) while pure RBAC answers are not.
+func TestCompileSnapshotFeedsSubjectRolesFromRBAC(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	ps, err := privilege.ParsePolicies([]byte(`[{"id":"auditors","target":{"resources":["ledger/*"],"actions":["read"]},"rules":[
+		{"id":"auditor-reads","effect":"permit","condition":{"attr":"subject.roles","op":"contains","value":"auditor"}}]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := privilege.Snapshot{Tenant: "acme", Version: 3, PlatformVersion: 2,
+		Roles: []privilege.Role{
+			{Tenant: "acme", Name: "auditor"},
+			{Tenant: "acme", Name: "lead-auditor", Inherits: []string{"auditor"}},
+			{Tenant: "acme", Name: "reader", Permissions: []privilege.Permission{{Resource: "orders/*", Action: "read"}}},
+		},
+		Assignments: []privilege.Assignment{
+			{Tenant: "acme", Subject: "carol", Role: "lead-auditor"},
+			{Tenant: "acme", Subject: "dave", Role: "auditor", ExpiresAt: now.Add(-time.Minute)},
+			{Tenant: "acme", Subject: "erin", Role: "reader"},
+		},
+		Policies: ps,
+	}
+	e, err := privilege.CompileSnapshot(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Version != 3 || e.PlatformVersion != 2 || e.Algorithm != privilege.DenyOverrides || e.Settings.Tenant != "acme" {
+		t.Fatalf("engine %+v", e)
+	}
+	if got := e.RBAC.RolesOf("carol", now); strings.Join(got, ",") != "auditor,lead-auditor" {
+		t.Fatalf("RolesOf(carol) = %v", got)
+	}
+	if got := e.RBAC.RolesOf("dave", now); len(got) != 0 {
+		t.Fatalf("RolesOf(dave) = %v, want none (expired)", got)
+	}
+	ledger := func(subject string, attrs map[string]any) privilege.Request {
+		return privilege.Request{Tenant: "acme", Subject: privilege.Subject{ID: subject, Attributes: attrs},
+			Action: "read", Resource: privilege.Resource{Name: "ledger/2026"}}
+	}
+	if d := e.Check(ledger("carol", nil), now, false); !d.Allowed || !d.Conditional || d.PlatformVersion != 2 {
+		t.Fatalf("carol (inherited auditor): %+v", d)
+	}
+	if d := e.Check(ledger("dave", nil), now, false); d.Allowed {
+		t.Fatalf("dave (expired auditor): %+v", d)
+	}
+	if d := e.Check(ledger("mallory", map[string]any{"roles": []string{"auditor"}}), now, false); d.Allowed {
+		t.Fatalf("a caller-supplied roles attribute must not grant: %+v", d)
+	}
+	d := e.Check(privilege.Request{Tenant: "acme", Subject: privilege.Subject{ID: "erin"}, Action: "read",
+		Resource: privilege.Resource{Name: "orders/1"}}, now, false)
+	if !d.Allowed || d.Conditional {
+		t.Fatalf("erin (RBAC only): %+v", d)
+	}
+}
+
+// TestCompileSnapshotReportsRoleAndPolicyProblemsTogether checks that a
+// policy set with a broken role and a broken policy names both.
+func TestCompileSnapshotReportsRoleAndPolicyProblemsTogether(t *testing.T) {
+	ps, err := privilege.ParsePolicies([]byte(`[{"id":"p1","target":{"resources":["a/*"],"actions":["read"]},"rules":[
+		{"id":"r1","effect":"permit","condition":{"attr":"subject.nope","op":"eq","value":"x"}}]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = privilege.CompileSnapshot(privilege.Snapshot{Tenant: "acme",
+		Roles:    []privilege.Role{{Tenant: "acme", Name: "a", Inherits: []string{"missing"}}},
+		Policies: ps})
+	if err == nil {
+		t.Fatal("compiled a broken policy set")
+	}
+	details := apperr.DetailsOf(err)
+	var role, policy bool
+	for k := range details {
+		role = role || strings.HasPrefix(k, "roles")
+		policy = policy || strings.HasPrefix(k, "policies")
+	}
+	if !role || !policy || !apperr.Is(err, apperr.Unprocessable) {
+		t.Fatalf("err %v details %v", err, details)
+	}
 }

@@ -76,6 +76,9 @@ type RBAC struct {
 	holders     []rbacHolder
 	inheritorLo []int32 // role r is reached from inheritors[inheritorLo[r]:inheritorLo[r+1]]
 	inheritors  []int32 // (r itself included)
+	reachLo     []int32 // role r reaches reach[reachLo[r]:reachLo[r+1]] (r itself first)
+	reach       []int32
+	names       []string // role names by index
 }
 
 type rbacRole struct {
@@ -168,6 +171,28 @@ func (r *RBAC) Votes(subject, resource, action string, now time.Time) []Vote {
 		}
 	}
 	return votes
+}
+
+// RolesOf returns the roles subject holds at now: those assigned to it
+// by an unexpired assignment and every role they inherit, sorted and
+// without repeats; nil for unknown subjects. It is subject.roles for ABAC
+// conditions.
+func (r *RBAC) RolesOf(subject string, now time.Time) []string {
+	span, ok := r.subjects[subject]
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, g := range r.grants[span.lo:span.hi] {
+		if rbacExpired(g.until, now) {
+			continue
+		}
+		for _, v := range r.reach[r.reachLo[g.role]:r.reachLo[g.role+1]] {
+			out = append(out, r.names[v])
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // EffectivePermissions answers "what can this subject do": every permission

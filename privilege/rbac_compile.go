@@ -243,6 +243,11 @@ func (c *rbacCompiler) build() (*RBAC, error) {
 		}
 	}
 	reachLo[n] = int32(len(reach))
+	r.reachLo, r.reach = reachLo, reach
+	r.names = make([]string, n)
+	for i, role := range c.roles {
+		r.names[i] = role.Name
+	}
 	r.inheritorLo, r.inheritors = rbacInvert(n, reachLo, reach)
 	r.index = b.build()
 	r.ownedRoot = b.at(r.ownedRoot)
