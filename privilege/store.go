@@ -125,6 +125,9 @@ type Snapshot struct {
 type Reader interface {
 	// Version returns the tenant's policy version, 0 before its first write.
 	Version(ctx context.Context, tenant string) (int64, error)
+	// Versions returns every written tenant's policy version, the
+	// platform's under "": what caches poll to notice missed changes.
+	Versions(ctx context.Context) (map[string]int64, error)
 	// Snapshot returns the tenant's policy set, read in one transaction.
 	Snapshot(ctx context.Context, tenant string) (Snapshot, error)
 	// ListRevisions returns the tenant's revisions newest first, versions

@@ -96,6 +96,20 @@ func (s *Store) Version(ctx context.Context, tenant string) (int64, error) {
 	return readVersion(ctx, s.db, tenant)
 }
 
+// Versions returns every written tenant's policy version, the platform's
+// under "".
+func (s *Store) Versions(ctx context.Context) (map[string]int64, error) {
+	var rows []versionRow
+	if err := s.db.WithContext(ctx).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read policy versions: %w", err)
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Tenant] = r.Version
+	}
+	return out, nil
+}
+
 func readVersion(ctx context.Context, db *gorm.DB, tenant string) (int64, error) {
 	var row versionRow
 	err := db.WithContext(ctx).Where("tenant = ?", tenant).Take(&row).Error

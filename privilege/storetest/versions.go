@@ -37,6 +37,23 @@ func testVersions(t *testing.T, open func(t *testing.T) privilege.Store) {
 			t.Errorf("empty snapshot = %+v", snap)
 		}
 	})
+	t.Run("Versions lists every written tenant and the platform", func(t *testing.T) {
+		s := open(t)
+		vs, err := s.Versions(t.Context())
+		must(t, err, "versions")
+		if len(vs) != 0 {
+			t.Fatalf("versions of an empty store = %v", vs)
+		}
+		write(t, s, "", func(tx privilege.Tx) error { return tx.PutRole(t.Context(), role("", "operator")) })
+		write(t, s, "acme", func(tx privilege.Tx) error { return tx.PutRole(t.Context(), role("acme", "reader")) })
+		write(t, s, "acme", func(tx privilege.Tx) error { return tx.PutRole(t.Context(), role("acme", "writer")) })
+		write(t, s, "globex", func(tx privilege.Tx) error { return tx.PutRole(t.Context(), role("globex", "reader")) })
+		vs, err = s.Versions(t.Context())
+		must(t, err, "versions")
+		if len(vs) != 3 || vs[""] != 1 || vs["acme"] != 2 || vs["globex"] != 1 {
+			t.Fatalf("versions = %v, want platform 1, acme 2, globex 1", vs)
+		}
+	})
 	t.Run("every changing transaction bumps the version by one", func(t *testing.T) {
 		s := open(t)
 		for i, fn := range []func(tx privilege.Tx) error{
