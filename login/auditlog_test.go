@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/greyrouter/greyrouter/internal/batchlog"
 )
 
 // fakeAuditStore records the batches it is given. It can fail the next
@@ -229,8 +231,9 @@ func TestAuditLogDropsAndCountsWhenTheQueueIsFull(t *testing.T) {
 	if l.Dropped() != 3 {
 		t.Fatalf("dropped = %d, want 3", l.Dropped())
 	}
-	if lines := logs.all(); len(lines) != 1 || !strings.Contains(lines[0], "dropped_total=1") {
-		t.Fatalf("log = %q, want one warning for the first drop", lines)
+	if lines := logs.all(); len(lines) != 1 || !strings.Contains(lines[0], "dropped_total=1") ||
+		!strings.Contains(lines[0], "kind=login_success") || !strings.Contains(lines[0], "tenant=acme") {
+		t.Fatalf("log = %q, want one warning for the first drop, with its kind and tenant", lines)
 	}
 
 	t.Run("the warning repeats at most once per 10 seconds", func(t *testing.T) {
@@ -352,15 +355,15 @@ func TestAuditLogCloseDrainsTheQueue(t *testing.T) {
 func TestAuditLogCloseWithAFailingStoreDropsWhatItCannotWrite(t *testing.T) {
 	store := &fakeAuditStore{}
 	l := quietLog(t, store, nil, 0, nil)
-	store.failNext(auditAttempts) // the first batch fails for good, the second is stored
-	record(l, 0, auditBatch+1)
+	store.failNext(batchlog.DefaultAttempts) // the first batch fails for good, the second is stored
+	record(l, 0, batchlog.DefaultBatch+1)
 	if err := l.Close(t.Context()); !errors.Is(err, errStoreDown) {
 		t.Fatalf("close = %v, want the store's error", err)
 	}
-	if l.Dropped() != auditBatch {
-		t.Errorf("dropped = %d, want the %d events of the failed batch", l.Dropped(), auditBatch)
+	if l.Dropped() != batchlog.DefaultBatch {
+		t.Errorf("dropped = %d, want the %d events of the failed batch", l.Dropped(), batchlog.DefaultBatch)
 	}
-	if got := store.reasons(); !slices.Equal(got, []string{fmt.Sprint(auditBatch)}) {
+	if got := store.reasons(); !slices.Equal(got, []string{fmt.Sprint(batchlog.DefaultBatch)}) {
 		t.Errorf("stored %v, want the batch after the failed one", got)
 	}
 }
@@ -382,7 +385,7 @@ func TestAuditLogCloseReturnsWhenItsContextEnds(t *testing.T) {
 		for range store.entered {
 		}
 	}()
-	<-l.done
+	<-l.w.Done()
 	close(store.entered)
 	if l.Dropped() != 1 {
 		t.Errorf("dropped = %d, want the unwritten event", l.Dropped())
