@@ -19,6 +19,7 @@ func Run(t *testing.T, open func(t *testing.T) privilege.Store) {
 	t.Run("revisions", func(t *testing.T) { testRevisions(t, open) })
 	t.Run("tenant isolation", func(t *testing.T) { testIsolation(t, open) })
 	t.Run("concurrency", func(t *testing.T) { testConcurrency(t, open) })
+	t.Run("decisions", func(t *testing.T) { testDecisions(t, open) })
 }
 
 // zone is a non-UTC zone with a half-hour offset, so that a store that
