@@ -1,0 +1,420 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/greyrouter/greyrouter/internal/apperr"
+	"github.com/greyrouter/greyrouter/privilege"
+)
+
+// Options configure a Service; zero values take the defaults.
+type Options struct {
+	// Redis shares decisions (L2) and announces policy changes; nil runs
+	// without either (a single replica learns changes by polling only).
+	Redis redis.UniversalClient
+	// KeyPrefix prefixes every Redis key and the channel
+	// (default "greyrouter:privilege:").
+	KeyPrefix string
+	// L1Size bounds the in-process decision cache (default 100,000).
+	L1Size int
+	// L1TTL bounds how long a decision stays in process (default 1 m);
+	// versions make older entries unreachable sooner.
+	L1TTL time.Duration
+	// L2TTL bounds how long a decision stays in Redis (default 10 m).
+	L2TTL time.Duration
+	// L2Timeout bounds a Redis read in a check (default 50 ms).
+	L2Timeout time.Duration
+	// PollInterval is how often every tenant's version is read to catch
+	// announcements missed (default 1 s).
+	PollInterval time.Duration
+	// MaxStaleness is how long cached answers are trusted after the
+	// versions were last confirmed by a poll (default 5 m). Past it, a
+	// check that cannot reach the database fails closed (or open, for
+	// tenants that opted in).
+	MaxStaleness time.Duration
+	// Now is the clock (default time.Now); tests control expiries with it.
+	Now func() time.Time
+	// Metrics registers the service's series; nil leaves them unregistered.
+	Metrics prometheus.Registerer
+	// Log receives warnings; nil discards them.
+	Log *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.KeyPrefix == "" {
+		o.KeyPrefix = "greyrouter:privilege:"
+	}
+	if o.L1Size <= 0 {
+		o.L1Size = 100_000
+	}
+	if o.L1TTL <= 0 {
+		o.L1TTL = time.Minute
+	}
+	if o.L2TTL <= 0 {
+		o.L2TTL = 10 * time.Minute
+	}
+	if o.L2Timeout <= 0 {
+		o.L2Timeout = 50 * time.Millisecond
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	if o.MaxStaleness <= 0 {
+		o.MaxStaleness = 5 * time.Minute
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Tiers that answer a check (Decision.Tier).
+const (
+	TierL1         = "l1"          // the in-process decision cache
+	TierEngine     = "engine"      // the tenant's compiled policy set, in process
+	TierL2         = "l2"          // the Redis decision cache
+	TierL3         = "l3"          // the policy set loaded from the database and compiled for this check
+	TierStale      = "stale"       // a compiled set older than the newest version known, the database unreachable
+	TierFailClosed = "fail-closed" // nothing applicable could be reached: denied
+	TierFailOpen   = "fail-open"   // nothing applicable could be reached: allowed (tenant opt-in)
+)
+
+// Service answers privilege checks for every tenant through three cache
+// tiers and applies writes; see the package documentation.
+type Service struct {
+	store privilege.Store
+	rdb   redis.UniversalClient
+	opts  Options
+	now   func() time.Time
+
+	l1      *l1
+	l2      *l2 // nil without Redis
+	coarse  *coarseClock
+	metrics *metrics
+
+	// tenants is copied on write (under mu) so that a check finds its
+	// tenant with one atomic load and a map read.
+	mu       sync.Mutex
+	tenants  atomic.Pointer[map[string]*tenantState]
+	nextID   uint32
+	platform atomic.Int64 // the newest platform version known
+
+	subMu sync.Mutex
+	sub   *redis.PubSub // the current subscription; Close closes it
+
+	confirmed atomic.Int64 // Unix nanoseconds of the last confirmed poll
+	pollKick  chan struct{}
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// tenantState is what a replica knows of one tenant: the newest version
+// it has heard of and its compiled policy set.
+type tenantState struct {
+	id     uint32
+	name   string
+	known  atomic.Int64
+	engine atomic.Pointer[privilege.Engine]
+	// compiling serializes loads of the tenant's set: one load serves
+	// every check waiting for it.
+	compiling sync.Mutex
+}
+
+// New returns a started Service: it polls the versions once (an error
+// there is returned only if neither the database nor Redis answers and
+// is otherwise retried in the background), then follows announcements
+// and polls until Close.
+func New(ctx context.Context, store privilege.Store, opts Options) (*Service, error) {
+	opts.defaults()
+	s := &Service{store: store, rdb: opts.Redis, opts: opts, pollKick: make(chan struct{}, 1)}
+	s.tenants.Store(&map[string]*tenantState{})
+	var clock otter.Clock
+	if opts.Now != nil {
+		s.now = opts.Now
+		clock = funcClock(opts.Now)
+	} else {
+		s.now = time.Now
+		s.coarse = newCoarseClock()
+		clock = s.coarse
+	}
+	s.metrics = newMetrics(opts.Metrics, s)
+	s.l1 = newL1(opts.L1Size, opts.L1TTL, clock)
+	if s.rdb != nil {
+		s.l2 = newL2(s.rdb, opts.KeyPrefix, opts.L2TTL, opts.L2Timeout, s.metrics)
+	}
+	if err := s.pollOnce(ctx); err != nil {
+		opts.Log.Warn("privilege: could not read the policy versions at start; will retry", "err", err)
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(1)
+	go s.poll(bg)
+	if s.rdb != nil {
+		s.wg.Add(1)
+		go s.subscribe(bg)
+	}
+	return s, nil
+}
+
+// Close stops following changes and writing the Redis cache.
+func (s *Service) Close() {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.subMu.Lock()
+		if s.sub != nil {
+			_ = s.sub.Close() // a Receive blocked on the connection does not watch ctx
+		}
+		s.subMu.Unlock()
+		s.wg.Wait()
+		if s.l2 != nil {
+			s.l2.close()
+		}
+		if s.coarse != nil {
+			s.coarse.close()
+		}
+	})
+}
+
+// Staleness is how long ago the versions were last confirmed by a poll.
+func (s *Service) Staleness() time.Duration {
+	c := s.confirmed.Load()
+	if c == 0 {
+		return time.Duration(1<<63 - 1)
+	}
+	return s.now().Sub(time.Unix(0, c))
+}
+
+// tenant returns the tenant's state, creating it on first use.
+func (s *Service) tenant(name string) *tenantState {
+	if ts := (*s.tenants.Load())[name]; ts != nil {
+		return ts
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := *s.tenants.Load()
+	if ts := old[name]; ts != nil {
+		return ts
+	}
+	s.nextID++
+	ts := &tenantState{id: s.nextID, name: name}
+	m := make(map[string]*tenantState, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[name] = ts
+	s.tenants.Store(&m)
+	return ts
+}
+
+// learn records that tenant ("" the platform) is at version or later.
+func (s *Service) learn(tenant string, version int64, source string) {
+	known := &s.platform
+	if tenant != "" {
+		known = &s.tenant(tenant).known
+	}
+	for {
+		cur := known.Load()
+		if version <= cur {
+			return
+		}
+		if known.CompareAndSwap(cur, version) {
+			s.metrics.invalidations.WithLabelValues(source).Inc()
+			return
+		}
+	}
+}
+
+// CheckOptions qualify a check.
+type CheckOptions struct {
+	// AtLeast, when set, makes the check answer from a policy set at least
+	// as fresh as the write that returned the token.
+	AtLeast *Token
+	// Explain returns every applicable vote (and bypasses the caches).
+	Explain bool
+}
+
+// Check answers req. It fails only for malformed requests, a token it
+// cannot honour (apperr.Invalid / Unprocessable) or a token naming a
+// version the store does not have (apperr.Unavailable); an unreachable
+// store is answered with a fail-closed (or, by the tenant's choice,
+// fail-open) decision.
+func (s *Service) Check(ctx context.Context, req privilege.Request, o CheckOptions) (privilege.Decision, error) {
+	if err := privilege.CheckTenant(req.Tenant); err != nil || req.Tenant == "" {
+		return privilege.Decision{}, apperr.Fields("invalid check", map[string]string{"tenant": "must be a tenant name"})
+	}
+	ts := s.tenant(req.Tenant)
+	var wantV, wantPV int64
+	if o.AtLeast != nil {
+		v, pv, err := o.AtLeast.floor(req.Tenant)
+		if err != nil {
+			return privilege.Decision{}, err
+		}
+		wantV, wantPV = v, pv
+	}
+	// A token raises the floor of this check only: what the replica
+	// knows is raised by what the store confirms, so a forged token
+	// cannot make the replica wait for versions that never come.
+	v, pv := max(ts.known.Load(), wantV), max(s.platform.Load(), wantPV)
+	key := l1Key{tenant: ts.id, subject: req.Subject.ID, action: req.Action, resource: req.Resource.Name, version: v, platformVersion: pv}
+	if !o.Explain {
+		if d, ok := s.l1.get(key); ok {
+			d.Tier = TierL1
+			s.metrics.count(TierL1, d.Allowed)
+			return d, nil
+		}
+	}
+	now := s.now()
+	if e := ts.engine.Load(); e != nil && e.Version >= v && e.PlatformVersion >= pv {
+		return s.evaluate(e, req, now, o.Explain, key, TierEngine), nil
+	}
+	var l2key string
+	if s.l2 != nil && !o.Explain {
+		l2key = s.l2.key(req.Tenant, v, pv, req.Subject.ID, req.Action, req.Resource.Name)
+		d, ok, err := s.l2.get(ctx, l2key, now)
+		if err != nil {
+			s.metrics.l2Errors.Inc()
+		}
+		if ok {
+			d.Tier = TierL2
+			s.l1.put(key, d)
+			s.metrics.count(TierL2, d.Allowed)
+			s.compileAsync(ts)
+			return d, nil
+		}
+	}
+	e, err := s.compile(ctx, ts, v, pv)
+	switch {
+	case err == nil && (e.Version < wantV || e.PlatformVersion < wantPV):
+		return privilege.Decision{}, apperr.New(apperr.Unavailable, "policy version %d (platform %d) of tenant %q is not in the store (it has %d, platform %d)", wantV, wantPV, req.Tenant, e.Version, e.PlatformVersion)
+	case err == nil:
+		d := s.evaluate(e, req, now, o.Explain, l1Key{tenant: ts.id, subject: req.Subject.ID, action: req.Action, resource: req.Resource.Name, version: e.Version, platformVersion: e.PlatformVersion}, TierL3)
+		if s.l2 != nil {
+			s.l2.put(s.l2.key(req.Tenant, e.Version, e.PlatformVersion, req.Subject.ID, req.Action, req.Resource.Name), d, now)
+		}
+		return d, nil
+	case apperr.Is(err, apperr.Unprocessable):
+		// The stored set does not compile (a platform role it relies on
+		// went away): deny, whatever the tenant's fail-open choice, since
+		// nothing is unreachable.
+		return s.fail(req, ts, false, "denied: the tenant's stored policy set does not compile: "+apperr.MessageOf(err)), nil
+	}
+	// The store is unreachable. A compiled set is still an answer when no
+	// token demands more and the versions were confirmed recently.
+	if e := ts.engine.Load(); e != nil && e.Version >= wantV && e.PlatformVersion >= wantPV && s.Staleness() <= s.opts.MaxStaleness {
+		return s.evaluate(e, req, now, o.Explain, l1Key{}, TierStale), nil
+	}
+	s.opts.Log.Warn("privilege: policy store unreachable and nothing cached applies", "tenant", req.Tenant, "err", err)
+	return s.fail(req, ts, true, "the policy store is unreachable and no cached answer applies"), nil
+}
+
+// evaluate answers from a compiled set and caches the answer under key
+// (a zero key is not cached).
+func (s *Service) evaluate(e *privilege.Engine, req privilege.Request, now time.Time, explain bool, key l1Key, tier string) privilege.Decision {
+	d := e.Check(req, now, explain)
+	d.Tier = tier
+	if key.tenant != 0 {
+		s.l1.put(key, d)
+	}
+	s.metrics.count(tier, d.Allowed)
+	return d
+}
+
+// fail answers when no tier could: denied, or allowed when the tenant
+// opted in to fail open and the cause is unreachability.
+func (s *Service) fail(req privilege.Request, ts *tenantState, unreachable bool, why string) privilege.Decision {
+	d := privilege.Decision{Tier: TierFailClosed, Reason: "denied (fail closed): " + why}
+	if e := ts.engine.Load(); e != nil {
+		d.PolicyVersion, d.PlatformVersion = e.Version, e.PlatformVersion
+		if unreachable && e.Settings.FailOpen {
+			d.Allowed, d.Tier = true, TierFailOpen
+			d.Reason = "allowed (fail open, the tenant's choice): " + why
+		}
+	}
+	if !unreachable {
+		d.Reason = why
+	}
+	s.metrics.count(d.Tier, d.Allowed)
+	return d
+}
+
+// compile returns the tenant's compiled set at the newest version known,
+// loading and compiling it when the one held is older; concurrent
+// callers share one load.
+func (s *Service) compile(ctx context.Context, ts *tenantState, floor, platformFloor int64) (*privilege.Engine, error) {
+	ts.compiling.Lock()
+	defer ts.compiling.Unlock()
+	floor, platformFloor = max(floor, ts.known.Load()), max(platformFloor, s.platform.Load())
+	if e := ts.engine.Load(); e != nil && e.Version >= floor && e.PlatformVersion >= platformFloor {
+		return e, nil
+	}
+	snap, err := s.store.Snapshot(ctx, ts.name)
+	if err != nil {
+		s.metrics.compileErrors.Inc()
+		return nil, fmt.Errorf("load policy set of tenant %q: %w", ts.name, err)
+	}
+	s.metrics.compiles.Inc()
+	e, err := privilege.CompileSnapshot(snap)
+	if err != nil {
+		s.metrics.compileErrors.Inc()
+		s.opts.Log.Error("privilege: a stored policy set does not compile; its checks are denied", "tenant", ts.name, "version", snap.Version, "err", err)
+		return nil, err
+	}
+	if old := ts.engine.Load(); old == nil || old.Version < e.Version || old.Version == e.Version && old.PlatformVersion <= e.PlatformVersion {
+		ts.engine.Store(e)
+	}
+	s.learn(ts.name, e.Version, "load")
+	s.learn("", e.PlatformVersion, "load")
+	return e, nil
+}
+
+// compileAsync compiles the tenant's set in the background, after an L2
+// hit, so the next checks are answered in process.
+func (s *Service) compileAsync(ts *tenantState) {
+	if !ts.compiling.TryLock() {
+		return // a load is under way
+	}
+	ts.compiling.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = s.compile(ctx, ts, 0, 0)
+	}()
+}
+
+// Engine returns the tenant's compiled policy set at the newest version
+// known (at least the token's, when given), loading it if needed; for
+// "what can this subject do", "who can do this" and simulation.
+func (s *Service) Engine(ctx context.Context, tenant string, atLeast *Token) (*privilege.Engine, error) {
+	if err := privilege.CheckTenant(tenant); err != nil || tenant == "" {
+		return nil, apperr.Fields("invalid tenant", map[string]string{"tenant": "must be a tenant name"})
+	}
+	ts := s.tenant(tenant)
+	var wantV, wantPV int64
+	if atLeast != nil {
+		v, pv, err := atLeast.floor(tenant)
+		if err != nil {
+			return nil, err
+		}
+		wantV, wantPV = v, pv
+	}
+	e, err := s.compile(ctx, ts, wantV, wantPV)
+	if err != nil {
+		if apperr.Is(err, apperr.Unprocessable) {
+			return nil, apperr.Wrap(apperr.Conflict, err, "the tenant's stored policy set does not compile")
+		}
+		return nil, apperr.Wrap(apperr.Unavailable, err, "policy store unreachable")
+	}
+	if e.Version < wantV || e.PlatformVersion < wantPV {
+		return nil, apperr.New(apperr.Unavailable, "policy version %d (platform %d) of tenant %q is not in the store", wantV, wantPV, tenant)
+	}
+	return e, nil
+}
