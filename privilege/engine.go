@@ -10,6 +10,9 @@ import (
 
 // Decision is the answer to a Request, with its reason.
 type Decision struct {
+	// ID names the decision in the decision audit when it was audited
+	// (every deny and fail-open, a sample of the allowed); empty otherwise.
+	ID      string `json:"decision_id,omitempty"`
 	Allowed bool   `json:"allowed"`
 	Reason  string `json:"reason"`
 	// Deciding is the vote that decided; nil when nothing applied (default

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/greyrouter/greyrouter/internal/apperr"
+	"github.com/greyrouter/greyrouter/internal/batchlog"
 	"github.com/greyrouter/greyrouter/privilege"
 )
 
@@ -43,6 +45,12 @@ type Options struct {
 	MaxStaleness time.Duration
 	// Now is the clock (default time.Now); tests control expiries with it.
 	Now func() time.Time
+	// Audit keeps the decision audit; nil audits nothing. Denies and
+	// fail-opens are always recorded, allowed decisions at the tenant's
+	// AuditSampleRate; records are queued (AuditQueue, default 10,000)
+	// and written in batches, dropped and counted when the queue is full.
+	Audit      privilege.DecisionStore
+	AuditQueue int
 	// Metrics registers the service's series; nil leaves them unregistered.
 	Metrics prometheus.Registerer
 	// Log receives warnings; nil discards them.
@@ -97,6 +105,7 @@ type Service struct {
 
 	l1      *l1
 	l2      *l2 // nil without Redis
+	audit   *batchlog.Writer[privilege.DecisionRecord] // nil without Options.Audit
 	coarse  *coarseClock
 	metrics *metrics
 
@@ -127,7 +136,19 @@ type tenantState struct {
 	// compiling serializes loads of the tenant's set: one load serves
 	// every check waiting for it.
 	compiling sync.Mutex
+	// failedAt and failure remember the last failed load (under
+	// compiling), so that during an outage checks fail at once instead of
+	// queueing for a load each.
+	failedAt time.Time
+	failure  error
 }
+
+// loadRetry is how long a failed load of a tenant's set is not retried;
+// loadTimeout bounds one load.
+const (
+	loadRetry   = time.Second
+	loadTimeout = 5 * time.Second
+)
 
 // New returns a started Service: it polls the versions once (an error
 // there is returned only if neither the database nor Redis answers and
@@ -148,6 +169,13 @@ func New(ctx context.Context, store privilege.Store, opts Options) (*Service, er
 	}
 	s.metrics = newMetrics(opts.Metrics, s)
 	s.l1 = newL1(opts.L1Size, opts.L1TTL, clock)
+	if opts.Audit != nil {
+		s.audit = batchlog.New(opts.Audit.AddDecisions, opts.Log, batchlog.Options[privilege.DecisionRecord]{
+			Name:     "privilege decisions",
+			Capacity: opts.AuditQueue,
+			Describe: func(d privilege.DecisionRecord) []any { return []any{"tenant", d.Tenant, "allowed", d.Allowed} },
+		})
+	}
 	if s.rdb != nil {
 		s.l2 = newL2(s.rdb, opts.KeyPrefix, opts.L2TTL, opts.L2Timeout, s.metrics)
 	}
@@ -181,7 +209,31 @@ func (s *Service) Close() {
 		if s.coarse != nil {
 			s.coarse.close()
 		}
+		if s.audit != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := s.audit.Close(ctx); err != nil {
+				s.opts.Log.Warn("privilege: decision audit not fully written at close", "err", err)
+			}
+		}
 	})
+}
+
+// nowNano is the time for cache decisions: the coarse clock by default.
+func (s *Service) nowNano() int64 {
+	if s.coarse != nil {
+		return s.coarse.NowNano()
+	}
+	return s.now().UnixNano()
+}
+
+// KnownVersion returns the newest version of tenant ("" the platform)
+// this replica has heard of.
+func (s *Service) KnownVersion(tenant string) int64 {
+	if tenant == "" {
+		return s.platform.Load()
+	}
+	return s.tenant(tenant).known.Load()
 }
 
 // Staleness is how long ago the versions were last confirmed by a poll.
@@ -240,6 +292,8 @@ type CheckOptions struct {
 	AtLeast *Token
 	// Explain returns every applicable vote (and bypasses the caches).
 	Explain bool
+	// Caller names who asked (the principal's actor), for the audit.
+	Caller string
 }
 
 // Check answers req. It fails only for malformed requests, a token it
@@ -248,15 +302,35 @@ type CheckOptions struct {
 // store is answered with a fail-closed (or, by the tenant's choice,
 // fail-open) decision.
 func (s *Service) Check(ctx context.Context, req privilege.Request, o CheckOptions) (privilege.Decision, error) {
+	d, ts, err := s.check(ctx, req, o)
+	if err != nil || s.audit == nil {
+		return d, err
+	}
+	failOpen := d.Tier == TierFailOpen
+	if d.Allowed && !failOpen {
+		e := ts.engine.Load()
+		if e == nil || e.Settings.AuditSampleRate <= 0 || rand.Float64() >= e.Settings.AuditSampleRate {
+			return d, nil
+		}
+	}
+	rec := privilege.NewDecisionRecord(req, d, s.now())
+	rec.FailOpen, rec.Caller = failOpen, o.Caller
+	d.ID = rec.ID
+	s.audit.Record(rec)
+	return d, nil
+}
+
+// check is Check without the audit; it returns the tenant's state too.
+func (s *Service) check(ctx context.Context, req privilege.Request, o CheckOptions) (privilege.Decision, *tenantState, error) {
 	if err := privilege.CheckTenant(req.Tenant); err != nil || req.Tenant == "" {
-		return privilege.Decision{}, apperr.Fields("invalid check", map[string]string{"tenant": "must be a tenant name"})
+		return privilege.Decision{}, nil, apperr.Fields("invalid check", map[string]string{"tenant": "must be a tenant name"})
 	}
 	ts := s.tenant(req.Tenant)
 	var wantV, wantPV int64
 	if o.AtLeast != nil {
 		v, pv, err := o.AtLeast.floor(req.Tenant)
 		if err != nil {
-			return privilege.Decision{}, err
+			return privilege.Decision{}, nil, err
 		}
 		wantV, wantPV = v, pv
 	}
@@ -265,16 +339,23 @@ func (s *Service) Check(ctx context.Context, req privilege.Request, o CheckOptio
 	// cannot make the replica wait for versions that never come.
 	v, pv := max(ts.known.Load(), wantV), max(s.platform.Load(), wantPV)
 	key := l1Key{tenant: ts.id, subject: req.Subject.ID, action: req.Action, resource: req.Resource.Name, version: v, platformVersion: pv}
+	// Cached answers and compiled sets are trusted while the versions
+	// were confirmed within MaxStaleness; past it (the database and
+	// Redis both unreachable for that long) only a fresh load answers.
+	trusted := s.confirmed.Load() >= s.nowNano()-int64(s.opts.MaxStaleness)
+	if !trusted {
+		return s.uncached(ctx, req, o, ts, v, pv, wantV, wantPV, true)
+	}
 	if !o.Explain {
 		if d, ok := s.l1.get(key); ok {
 			d.Tier = TierL1
 			s.metrics.count(TierL1, d.Allowed)
-			return d, nil
+			return d, ts, nil
 		}
 	}
 	now := s.now()
 	if e := ts.engine.Load(); e != nil && e.Version >= v && e.PlatformVersion >= pv {
-		return s.evaluate(e, req, now, o.Explain, key, TierEngine), nil
+		return s.evaluate(e, req, now, o.Explain, key, TierEngine), ts, nil
 	}
 	var l2key string
 	if s.l2 != nil && !o.Explain {
@@ -288,32 +369,42 @@ func (s *Service) Check(ctx context.Context, req privilege.Request, o CheckOptio
 			s.l1.put(key, d)
 			s.metrics.count(TierL2, d.Allowed)
 			s.compileAsync(ts)
-			return d, nil
+			return d, ts, nil
 		}
 	}
-	e, err := s.compile(ctx, ts, v, pv)
+	return s.uncached(ctx, req, o, ts, v, pv, wantV, wantPV, false)
+}
+
+// uncached answers from the tenant's set loaded from the database at
+// version v (platform pv) or later, or, when the store is unreachable,
+// from the compiled set while it is trusted, else fails closed (or open).
+// reload loads the set even when the compiled one is at v: the versions
+// are not trusted.
+func (s *Service) uncached(ctx context.Context, req privilege.Request, o CheckOptions, ts *tenantState, v, pv, wantV, wantPV int64, reload bool) (privilege.Decision, *tenantState, error) {
+	now := s.now()
+	e, err := s.compile(ctx, ts, v, pv, reload)
 	switch {
 	case err == nil && (e.Version < wantV || e.PlatformVersion < wantPV):
-		return privilege.Decision{}, apperr.New(apperr.Unavailable, "policy version %d (platform %d) of tenant %q is not in the store (it has %d, platform %d)", wantV, wantPV, req.Tenant, e.Version, e.PlatformVersion)
+		return privilege.Decision{}, ts, apperr.New(apperr.Unavailable, "policy version %d (platform %d) of tenant %q is not in the store (it has %d, platform %d)", wantV, wantPV, req.Tenant, e.Version, e.PlatformVersion)
 	case err == nil:
 		d := s.evaluate(e, req, now, o.Explain, l1Key{tenant: ts.id, subject: req.Subject.ID, action: req.Action, resource: req.Resource.Name, version: e.Version, platformVersion: e.PlatformVersion}, TierL3)
 		if s.l2 != nil {
 			s.l2.put(s.l2.key(req.Tenant, e.Version, e.PlatformVersion, req.Subject.ID, req.Action, req.Resource.Name), d, now)
 		}
-		return d, nil
+		return d, ts, nil
 	case apperr.Is(err, apperr.Unprocessable):
 		// The stored set does not compile (a platform role it relies on
 		// went away): deny, whatever the tenant's fail-open choice, since
 		// nothing is unreachable.
-		return s.fail(req, ts, false, "denied: the tenant's stored policy set does not compile: "+apperr.MessageOf(err)), nil
+		return s.fail(req, ts, false, "denied: the tenant's stored policy set does not compile: "+apperr.MessageOf(err)), ts, nil
 	}
 	// The store is unreachable. A compiled set is still an answer when no
 	// token demands more and the versions were confirmed recently.
-	if e := ts.engine.Load(); e != nil && e.Version >= wantV && e.PlatformVersion >= wantPV && s.Staleness() <= s.opts.MaxStaleness {
-		return s.evaluate(e, req, now, o.Explain, l1Key{}, TierStale), nil
+	if e := ts.engine.Load(); e != nil && e.Version >= wantV && e.PlatformVersion >= wantPV && s.Staleness() <= s.opts.MaxStaleness && !o.Explain {
+		return s.evaluate(e, req, now, o.Explain, l1Key{}, TierStale), ts, nil
 	}
 	s.opts.Log.Warn("privilege: policy store unreachable and nothing cached applies", "tenant", req.Tenant, "err", err)
-	return s.fail(req, ts, true, "the policy store is unreachable and no cached answer applies"), nil
+	return s.fail(req, ts, true, "the policy store is unreachable and no cached answer applies"), ts, nil
 }
 
 // evaluate answers from a compiled set and caches the answer under key
@@ -349,18 +440,28 @@ func (s *Service) fail(req privilege.Request, ts *tenantState, unreachable bool,
 // compile returns the tenant's compiled set at the newest version known,
 // loading and compiling it when the one held is older; concurrent
 // callers share one load.
-func (s *Service) compile(ctx context.Context, ts *tenantState, floor, platformFloor int64) (*privilege.Engine, error) {
+func (s *Service) compile(ctx context.Context, ts *tenantState, floor, platformFloor int64, reload bool) (*privilege.Engine, error) {
 	ts.compiling.Lock()
 	defer ts.compiling.Unlock()
 	floor, platformFloor = max(floor, ts.known.Load()), max(platformFloor, s.platform.Load())
-	if e := ts.engine.Load(); e != nil && e.Version >= floor && e.PlatformVersion >= platformFloor {
+	if e := ts.engine.Load(); !reload && e != nil && e.Version >= floor && e.PlatformVersion >= platformFloor {
 		return e, nil
 	}
-	snap, err := s.store.Snapshot(ctx, ts.name)
+	now := time.Now()
+	if ts.failure != nil && now.Sub(ts.failedAt) < loadRetry {
+		return nil, ts.failure
+	}
+	lctx, cancel := context.WithTimeout(ctx, loadTimeout)
+	defer cancel()
+	snap, err := s.store.Snapshot(lctx, ts.name)
 	if err != nil {
 		s.metrics.compileErrors.Inc()
+		if ctx.Err() == nil { // the store failed, not the caller
+			ts.failedAt, ts.failure = now, fmt.Errorf("load policy set of tenant %q: %w", ts.name, err)
+		}
 		return nil, fmt.Errorf("load policy set of tenant %q: %w", ts.name, err)
 	}
+	ts.failure = nil
 	s.metrics.compiles.Inc()
 	e, err := privilege.CompileSnapshot(snap)
 	if err != nil {
@@ -386,7 +487,7 @@ func (s *Service) compileAsync(ts *tenantState) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_, _ = s.compile(ctx, ts, 0, 0)
+		_, _ = s.compile(ctx, ts, 0, 0, false)
 	}()
 }
 
@@ -406,7 +507,7 @@ func (s *Service) Engine(ctx context.Context, tenant string, atLeast *Token) (*p
 		}
 		wantV, wantPV = v, pv
 	}
-	e, err := s.compile(ctx, ts, wantV, wantPV)
+	e, err := s.compile(ctx, ts, wantV, wantPV, false)
 	if err != nil {
 		if apperr.Is(err, apperr.Unprocessable) {
 			return nil, apperr.Wrap(apperr.Conflict, err, "the tenant's stored policy set does not compile")
@@ -417,4 +518,30 @@ func (s *Service) Engine(ctx context.Context, tenant string, atLeast *Token) (*p
 		return nil, apperr.New(apperr.Unavailable, "policy version %d (platform %d) of tenant %q is not in the store", wantV, wantPV, tenant)
 	}
 	return e, nil
+}
+
+// Decisions lists the tenant's audited decisions (see
+// privilege.DecisionQuery).
+func (s *Service) Decisions(ctx context.Context, q privilege.DecisionQuery) ([]privilege.DecisionRecord, error) {
+	if s.opts.Audit == nil {
+		return nil, apperr.New(apperr.Unavailable, "the decision audit is not configured")
+	}
+	return s.opts.Audit.ListDecisions(ctx, q)
+}
+
+// FlushAudit writes every decision audited so far.
+func (s *Service) FlushAudit(ctx context.Context) error {
+	if s.audit == nil {
+		return nil
+	}
+	return s.audit.Flush(ctx)
+}
+
+// AuditDropped counts audit records never written (queue full or the
+// store rejecting them).
+func (s *Service) AuditDropped() uint64 {
+	if s.audit == nil {
+		return 0
+	}
+	return s.audit.Dropped()
 }
