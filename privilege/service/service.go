@@ -104,7 +104,7 @@ type Service struct {
 	now   func() time.Time
 
 	l1      *l1
-	l2      *l2 // nil without Redis
+	l2      *l2                                        // nil without Redis
 	audit   *batchlog.Writer[privilege.DecisionRecord] // nil without Options.Audit
 	coarse  *coarseClock
 	metrics *metrics
