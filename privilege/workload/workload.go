@@ -6,10 +6,6 @@
 package workload
 
 import (
-	"fmt"
-	"math/rand/v2"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/greyrouter/greyrouter/privilege"
@@ -18,17 +14,21 @@ import (
 // Spec sizes a generated RBAC workload. The same spec and seed
 // always give the same workload, so engines compared against each other
 // (Casbin, OPA) can be fed identical roles, assignments and checks.
+//
+// With Tenants > 1 the workload holds that many tenants (t0000, t0001,
+// ...), each with Roles, Users and Chain of its own; see Generate.
 type Spec struct {
-	Name   string
-	Seed   uint64
-	Tenant string
-	Roles  int // tenant roles; three platform roles come on top
-	Users  int
-	Chain  int // > 0: a chain of this many roles, assigned to every user
-	Checks int
+	Name    string
+	Seed    uint64
+	Tenant  string // the tenant of a single-tenant workload
+	Tenants int    // > 1: that many tenants; Roles, Users and Chain are per tenant
+	Roles   int    // tenant roles; three platform roles come on top
+	Users   int
+	Chain   int // > 0: a chain of this many roles, assigned to every user
+	Checks  int
 }
 
-// Specs are the issue's sizes: small/medium/large and a
+// Specs are the issue's single-tenant sizes: small/medium/large and a
 // 10-level role chain.
 var Specs = []Spec{
 	{Name: "small", Seed: 1, Tenant: "acme", Roles: 100, Users: 1_000, Checks: 4096},
@@ -37,186 +37,95 @@ var Specs = []Spec{
 	{Name: "chain10", Seed: 4, Tenant: "acme", Roles: 100, Users: 1_000, Chain: 10, Checks: 4096},
 }
 
-// Workload is a generated tenant: roles, assignments, the time checks
+// TenantSpecs are the issue's multi-tenant sizes: 10, 100 and 1,000
+// tenants with 10-level role chains. Each tenant is a small organisation:
+// 10 roles plus the 10-role chain (20 roles) and 100 users, the order of
+// size of a typical SaaS customer, so 1,000 tenants make 20,003 roles and
+// 100,010 subjects in all, about the large single-tenant workload's users
+// spread over tenants, and Casbin loads them in seconds. (Larger tenants
+// would mostly slow the peers' load and Casbin's linear scan further, not
+// change what is compared.) They are kept apart from Specs because a
+// workload of several tenants compiles per tenant (PerTenant), not as one.
+var TenantSpecs = []Spec{
+	{Name: "tenants10", Seed: 5, Tenants: 10, Roles: 10, Users: 100, Chain: 10, Checks: 4096},
+	{Name: "tenants100", Seed: 6, Tenants: 100, Roles: 10, Users: 100, Chain: 10, Checks: 4096},
+	{Name: "tenants1000", Seed: 7, Tenants: 1_000, Roles: 10, Users: 100, Chain: 10, Checks: 4096},
+}
+
+// Workload is a generated policy set: roles, assignments, the time checks
 // run at and the checks themselves. It marshals to JSON for other engines.
+//
+// A single-tenant workload names its tenant in Tenant, and its checks
+// leave theirs empty. A multi-tenant one lists its tenants in Tenants;
+// every role and assignment carries its tenant (or none: platform roles
+// and platform-wide assignments), and every check the tenant it is asked
+// in.
 type Workload struct {
 	Tenant      string                 `json:"tenant"`
+	Tenants     []string               `json:"tenants,omitempty"`
 	Now         time.Time              `json:"now"`
 	Roles       []privilege.Role       `json:"roles"`
 	Assignments []privilege.Assignment `json:"assignments"`
 	Checks      []Check                `json:"checks"`
 }
 
+// Check is one request: may Subject do Action on Resource in Tenant?
 type Check struct {
+	Tenant   string `json:"tenant,omitempty"` // empty in a single-tenant workload: the workload's
 	Subject  string `json:"subject"`
 	Resource string `json:"resource"`
 	Action   string `json:"action"`
 }
 
-var actions = []string{"read", "write", "list", "delete", "approve", "export", "orders.refund", "share"}
+// TenantOf returns the tenant c is asked in.
+func (w *Workload) TenantOf(c *Check) string {
+	if c.Tenant == "" {
+		return w.Tenant
+	}
+	return c.Tenant
+}
 
-// departmentSize groups roles: a role inherits only roles of its own
-// department, as in real organisations, which keeps each role's reach
-// (and so the compiled size) bounded while still forming deep DAGs.
-const departmentSize = 20
+// TenantPolicy is what one tenant compiles: the platform's roles and
+// platform-wide assignments, then the tenant's own, as a store's
+// privilege.Snapshot lists them.
+type TenantPolicy struct {
+	Tenant      string
+	Roles       []privilege.Role
+	Assignments []privilege.Assignment
+}
 
-// Generate builds a workload: roles in departments of 20, each
-// inheriting up to two earlier roles of its department and owning 1-5
-// permissions (10% denies, 10% "*" actions) on its department's resource
-// types; users holding 1-3 roles (10% with an expiry, half of them already
-// past); and checks, 60% built from a permission the user's roles hold
-// (mostly hits) and 40% random (mostly misses).
-func Generate(spec Spec) Workload {
-	rng := rand.New(rand.NewPCG(spec.Seed, 0x5eed))
-	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	w := Workload{Tenant: spec.Tenant, Now: now}
-	types := max(10, spec.Roles/10)
-	typeName := func(k int) string { return fmt.Sprintf("svc%d/type%d", k%20, k) }
-	action := func() string {
-		if rng.IntN(10) == 0 {
-			return "*"
-		}
-		return actions[rng.IntN(len(actions))]
+// PerTenant splits the workload into what each of its tenants compiles,
+// in the order of Tenants (a single-tenant workload gives one).
+func (w *Workload) PerTenant() []TenantPolicy {
+	names := w.Tenants
+	if len(names) == 0 {
+		names = []string{w.Tenant}
 	}
-	resource := func(base string) string {
-		switch p := rng.IntN(20); {
-		case p < 10:
-			return base + "/*"
-		case p < 14:
-			return base
-		case p < 17:
-			return base + "/*/items"
-		default:
-			return fmt.Sprintf("%s/id%d", base, rng.IntN(50))
-		}
-	}
-	// Permissions on one department's types (a few types per department).
-	perms := func(dept, n int) []privilege.Permission {
-		ps := make([]privilege.Permission, 0, n)
-		seen := map[privilege.Permission]bool{}
-		for len(ps) < n {
-			p := privilege.Permission{Resource: resource(typeName((dept*3 + rng.IntN(5)) % types)), Action: action()}
-			if rng.IntN(10) == 0 {
-				p.Effect = privilege.Deny
-			}
-			if !seen[privilege.Permission{Resource: p.Resource, Action: p.Action, Effect: effectOf(p.Effect)}] {
-				seen[privilege.Permission{Resource: p.Resource, Action: p.Action, Effect: effectOf(p.Effect)}] = true
-				ps = append(ps, p)
-			}
-		}
-		return ps
-	}
-
-	w.Roles = append(w.Roles,
-		privilege.Role{Name: "platform-auditor", Platform: true, Permissions: []privilege.Permission{{Resource: "*", Action: "read"}}},
-		privilege.Role{Name: "platform-operator", Platform: true, Inherits: []string{"platform-auditor"},
-			Permissions: []privilege.Permission{{Resource: "tenants/*", Action: "*"}, {Resource: "secrets/*", Action: "read", Effect: privilege.Deny}}},
-		privilege.Role{Name: "platform-breakglass", Platform: true, Inherits: []string{"platform-operator"},
-			Permissions: []privilege.Permission{{Resource: "*", Action: "*"}}},
-	)
-	roleName := func(i int) string { return fmt.Sprintf("d%d-r%d", i/departmentSize, i%departmentSize) }
-	for i := range spec.Roles {
-		dept, pos := i/departmentSize, i%departmentSize
-		r := privilege.Role{Tenant: spec.Tenant, Name: roleName(i), Permissions: perms(dept, 1+rng.IntN(5))}
-		for range rng.IntN(3) {
-			if pos == 0 {
-				break
-			}
-			parent := roleName(dept*departmentSize + rng.IntN(pos))
-			if !slices.Contains(r.Inherits, parent) {
-				r.Inherits = append(r.Inherits, parent)
-			}
-		}
-		w.Roles = append(w.Roles, r)
-	}
-	for i := range spec.Chain {
-		r := privilege.Role{Tenant: spec.Tenant, Name: fmt.Sprintf("chain-%d", i), Permissions: perms(1000+i, 2)}
-		if i+1 < spec.Chain {
-			r.Inherits = []string{fmt.Sprintf("chain-%d", i+1)}
-		}
-		w.Roles = append(w.Roles, r)
-	}
-
-	held := make([][]string, spec.Users)
-	for u := range spec.Users {
-		subject := fmt.Sprintf("user-%d", u)
-		home := rng.IntN(max(1, spec.Roles/departmentSize))
-		assign := func(tenant, role string) {
-			a := privilege.Assignment{Tenant: tenant, Subject: subject, Role: role}
-			if rng.IntN(10) == 0 {
-				a.ExpiresAt = now.Add(time.Duration(rng.IntN(2)*2-1) * time.Hour) // past or future
-			}
-			w.Assignments = append(w.Assignments, a)
-			held[u] = append(held[u], role)
-		}
-		for range 1 + rng.IntN(3) {
-			i := home*departmentSize + rng.IntN(departmentSize)
-			if rng.IntN(10) == 0 || i >= spec.Roles {
-				i = rng.IntN(spec.Roles)
-			}
-			assign(spec.Tenant, roleName(i))
-		}
-		switch rng.IntN(100) {
-		case 0:
-			assign("", "platform-auditor")
-		case 1:
-			assign(spec.Tenant, "platform-operator")
-		}
-		if spec.Chain > 0 {
-			assign(spec.Tenant, "chain-0")
-		}
-	}
-
-	byName := make(map[string]*privilege.Role, len(w.Roles))
-	for i := range w.Roles {
-		byName[w.Roles[i].Name] = &w.Roles[i]
-	}
-	for range spec.Checks {
-		u := rng.IntN(spec.Users)
-		c := Check{Subject: fmt.Sprintf("user-%d", u)}
-		if rng.IntN(10) < 6 {
-			r := byName[held[u][rng.IntN(len(held[u]))]]
-			if spec.Chain > 0 && rng.IntN(2) == 0 {
-				r = byName[fmt.Sprintf("chain-%d", spec.Chain-1)] // the deepest path
-			}
-			for len(r.Inherits) > 0 && rng.IntN(2) == 0 {
-				r = byName[r.Inherits[rng.IntN(len(r.Inherits))]]
-			}
-			p := r.Permissions[rng.IntN(len(r.Permissions))]
-			c.Resource, c.Action = instantiate(rng, p.Resource), p.Action
+	var platformRoles []privilege.Role
+	var platformAssignments []privilege.Assignment
+	roles := map[string][]privilege.Role{}
+	assignments := map[string][]privilege.Assignment{}
+	for _, r := range w.Roles {
+		if r.Platform {
+			platformRoles = append(platformRoles, r)
 		} else {
-			c.Resource = fmt.Sprintf("%s/id%d", typeName(rng.IntN(types)), rng.IntN(50))
-			c.Action = action()
-		}
-		if c.Action == "*" {
-			c.Action = actions[rng.IntN(len(actions))]
-		}
-		w.Checks = append(w.Checks, c)
-	}
-	return w
-}
-
-// instantiate turns a resource pattern into a resource it matches.
-func instantiate(rng *rand.Rand, pattern string) string {
-	segs := strings.Split(pattern, "/")
-	out := make([]string, 0, len(segs)+1)
-	for i, s := range segs {
-		switch {
-		case s != "*":
-			out = append(out, s)
-		case i == len(segs)-1 && rng.IntN(3) == 0:
-			out = append(out, fmt.Sprintf("id%d", rng.IntN(50)), "items")
-		default:
-			out = append(out, fmt.Sprintf("id%d", rng.IntN(50)))
+			roles[r.Tenant] = append(roles[r.Tenant], r)
 		}
 	}
-	return strings.Join(out, "/")
-}
-
-// effectOf is a permission's effect with "" read as permit.
-func effectOf(e privilege.Effect) privilege.Effect {
-	if e == "" {
-		return privilege.Permit
+	for _, a := range w.Assignments {
+		if a.Tenant == "" {
+			platformAssignments = append(platformAssignments, a)
+		} else {
+			assignments[a.Tenant] = append(assignments[a.Tenant], a)
+		}
 	}
-	return e
+	out := make([]TenantPolicy, len(names))
+	for i, t := range names {
+		out[i] = TenantPolicy{
+			Tenant:      t,
+			Roles:       append(append([]privilege.Role(nil), platformRoles...), roles[t]...),
+			Assignments: append(append([]privilege.Assignment(nil), platformAssignments...), assignments[t]...),
+		}
+	}
+	return out
 }
