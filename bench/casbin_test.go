@@ -64,6 +64,7 @@ func casbinRequestResource(resource string) string { return "/" + resource }
 type casbinEngine struct {
 	e        *casbin.CachedEnforcer
 	objects  []string // checks' resources in keyMatch2 form, by check index
+	domains  []string // checks' tenants, by check index; nil without domains
 	policies int
 	links    int
 	level    int
@@ -96,11 +97,15 @@ func casbinMaxDepth(roles []privilege.Role) int {
 	return 1 + most
 }
 
-// newCasbin loads the workload into a CachedEnforcer in batches and gives
-// up once building has taken longer than limit. Assignments already
+// newCasbin loads a single-tenant workload into a CachedEnforcer in
+// batches and gives up once building has taken longer than limit (a
+// multi-tenant one goes to newCasbinDomains). Assignments already
 // expired at w.Now are left out and the others loaded without expiry:
 // Casbin has no expiring role links, and the checks all run at w.Now.
 func newCasbin(w *workload, limit time.Duration) (*casbinEngine, error) {
+	if len(w.Tenants) > 0 {
+		return newCasbinDomains(w, limit)
+	}
 	start := time.Now()
 	m, err := model.NewModelFromString(casbinModel)
 	if err != nil {
@@ -141,22 +146,8 @@ func newCasbin(w *workload, limit time.Duration) (*casbinEngine, error) {
 			links = append(links, []string{a.Subject, a.Role})
 		}
 	}
-	const batch = 1000
-	for lo := 0; lo < len(policies); lo += batch {
-		if _, err := e.AddPolicies(policies[lo:min(lo+batch, len(policies))]); err != nil {
-			return nil, err
-		}
-		if time.Since(start) > limit {
-			return nil, fmt.Errorf("%w: %d of %d policies loaded after %v", errSetupTooSlow, min(lo+batch, len(policies)), len(policies), time.Since(start).Round(time.Second))
-		}
-	}
-	for lo := 0; lo < len(links); lo += batch {
-		if _, err := e.AddGroupingPolicies(links[lo:min(lo+batch, len(links))]); err != nil {
-			return nil, err
-		}
-		if time.Since(start) > limit {
-			return nil, fmt.Errorf("%w: %d of %d role links loaded after %v", errSetupTooSlow, min(lo+batch, len(links)), len(links), time.Since(start).Round(time.Second))
-		}
+	if err := casbinLoad(e, policies, links, start, limit); err != nil {
+		return nil, err
 	}
 	objects := make([]string, len(w.Checks))
 	for i, c := range w.Checks {
@@ -165,12 +156,41 @@ func newCasbin(w *workload, limit time.Duration) (*casbinEngine, error) {
 	return &casbinEngine{e: e, objects: objects, policies: len(policies), links: len(links), level: level}, nil
 }
 
+// casbinLoad adds policies and role links in batches of 1,000 and gives
+// up once loading, counted from start, has taken longer than limit.
+func casbinLoad(e *casbin.CachedEnforcer, policies, links [][]string, start time.Time, limit time.Duration) error {
+	const batch = 1000
+	for lo := 0; lo < len(policies); lo += batch {
+		if _, err := e.AddPolicies(policies[lo:min(lo+batch, len(policies))]); err != nil {
+			return err
+		}
+		if time.Since(start) > limit {
+			return fmt.Errorf("%w: %d of %d policies loaded after %v", errSetupTooSlow, min(lo+batch, len(policies)), len(policies), time.Since(start).Round(time.Second))
+		}
+	}
+	for lo := 0; lo < len(links); lo += batch {
+		if _, err := e.AddGroupingPolicies(links[lo:min(lo+batch, len(links))]); err != nil {
+			return err
+		}
+		if time.Since(start) > limit {
+			return fmt.Errorf("%w: %d of %d role links loaded after %v", errSetupTooSlow, min(lo+batch, len(links)), len(links), time.Since(start).Round(time.Second))
+		}
+	}
+	return nil
+}
+
 // enforce is the uncached check.
 func (c *casbinEngine) enforce(i int, ch *check) (bool, error) {
+	if c.domains != nil {
+		return c.e.Enforcer.Enforce(ch.Subject, c.domains[i], c.objects[i], ch.Action)
+	}
 	return c.e.Enforcer.Enforce(ch.Subject, c.objects[i], ch.Action)
 }
 
 // cached goes through the CachedEnforcer's decision cache.
 func (c *casbinEngine) cached(i int, ch *check) (bool, error) {
+	if c.domains != nil {
+		return c.e.Enforce(ch.Subject, c.domains[i], c.objects[i], ch.Action)
+	}
 	return c.e.Enforce(ch.Subject, c.objects[i], ch.Action)
 }

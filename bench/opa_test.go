@@ -97,14 +97,31 @@ func opaGlob(pattern string) string {
 type opaEngine struct {
 	pq     rego.PreparedEvalQuery
 	checks []check
+	multi  bool // the input names the check's tenant
 	now    *ast.Term
 	cache  cache.InterQueryValueCache
 }
 
+// opaData is the workload as OPA data: data.rbac holds one tenant's
+// inherits, permissions, assignments (and closure), or, for a multi-tenant
+// workload, data.rbac.tenants[tenant] holds them per tenant, each with the
+// platform's roles and platform-wide assignments (what greyrouter compiles
+// per tenant).
 func opaData(w *workload, closure bool) map[string]any {
-	inherits := make(map[string]any, len(w.Roles))
-	perms := make(map[string]any, len(w.Roles))
-	for _, r := range w.Roles {
+	if len(w.Tenants) == 0 {
+		return map[string]any{"rbac": opaTenantData(w.Roles, w.Assignments, closure)}
+	}
+	tenants := make(map[string]any, len(w.Tenants))
+	for _, p := range w.PerTenant() {
+		tenants[p.Tenant] = opaTenantData(p.Roles, p.Assignments, closure)
+	}
+	return map[string]any{"rbac": map[string]any{"tenants": tenants}}
+}
+
+func opaTenantData(roles []privilege.Role, assignments []privilege.Assignment, closure bool) map[string]any {
+	inherits := make(map[string]any, len(roles))
+	perms := make(map[string]any, len(roles))
+	for _, r := range roles {
 		parents := make([]any, len(r.Inherits))
 		for i, p := range r.Inherits {
 			parents[i] = p
@@ -120,24 +137,24 @@ func opaData(w *workload, closure bool) map[string]any {
 		}
 		perms[r.Name] = ps
 	}
-	assignments := map[string]any{}
-	for _, a := range w.Assignments {
+	bySubject := map[string]any{}
+	for _, a := range assignments {
 		expires := json.Number("0")
 		if !a.ExpiresAt.IsZero() {
 			expires = json.Number(strconv.FormatInt(a.ExpiresAt.UnixNano(), 10))
 		}
-		list, _ := assignments[a.Subject].([]any)
-		assignments[a.Subject] = append(list, map[string]any{"role": a.Role, "expires": expires})
+		list, _ := bySubject[a.Subject].([]any)
+		bySubject[a.Subject] = append(list, map[string]any{"role": a.Role, "expires": expires})
 	}
 	rbac := map[string]any{
 		"inherits":    inherits,
 		"permissions": perms,
-		"assignments": assignments,
+		"assignments": bySubject,
 	}
 	if closure {
-		rbac["closure"] = opaClosure(w.Roles)
+		rbac["closure"] = opaClosure(roles)
 	}
-	return map[string]any{"rbac": rbac}
+	return rbac
 }
 
 // opaClosure maps every role to the roles it reaches, itself included.
@@ -184,13 +201,17 @@ func newOPA(w *workload, closure bool, limit time.Duration) (*opaEngine, error) 
 		return nil, err
 	}
 	vc := cache.NewInterQueryValueCache(ctx, cfg)
-	roles := opaRolesReachable
+	module := opaPolicy + opaRolesReachable
 	if closure {
-		roles = opaRolesClosure
+		module = opaPolicy + opaRolesClosure
+	}
+	multi := len(w.Tenants) > 0
+	if multi { // the same policy over the request's tenant's data
+		module = strings.ReplaceAll(module, "data.rbac.", "data.rbac.tenants[input.tenant].")
 	}
 	pq, err := rego.New(
 		rego.Query("data.rbac.allow"),
-		rego.Module("rbac.rego", opaPolicy+roles),
+		rego.Module("rbac.rego", module),
 		rego.Store(store),
 		rego.InterQueryBuiltinValueCache(vc),
 	).PrepareForEval(ctx)
@@ -200,7 +221,7 @@ func newOPA(w *workload, closure bool, limit time.Duration) (*opaEngine, error) 
 	if time.Since(start) > limit {
 		return nil, fmt.Errorf("%w: preparing took %v", errSetupTooSlow, time.Since(start).Round(time.Second))
 	}
-	o := &opaEngine{pq: pq, cache: vc, checks: w.Checks,
+	o := &opaEngine{pq: pq, cache: vc, checks: w.Checks, multi: multi,
 		now: ast.NumberTerm(json.Number(strconv.FormatInt(w.Now.UnixNano(), 10)))}
 	return o, nil
 }
@@ -216,6 +237,9 @@ func (o *opaEngine) allow(i int) (bool, error) {
 		[2]*ast.Term{ast.InternedTerm("action"), ast.StringTerm(c.Action)},
 		[2]*ast.Term{ast.InternedTerm("now"), o.now},
 	)
+	if o.multi {
+		input.Insert(ast.InternedTerm("tenant"), ast.StringTerm(c.Tenant))
+	}
 	rs, err := o.pq.Eval(context.Background(), rego.EvalParsedInput(input), rego.EvalInterQueryBuiltinValueCache(o.cache))
 	if err != nil {
 		return false, err

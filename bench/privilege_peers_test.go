@@ -12,8 +12,6 @@ import (
 	"testing"
 	"text/tabwriter"
 	"time"
-
-	"github.com/greyrouter/greyrouter/privilege"
 )
 
 // Peer comparison for the uncached RBAC check (issue 4, "Bars"):
@@ -25,7 +23,9 @@ import (
 // Environment:
 //
 //	PEER_SIZES         comma-separated workload names (default: all of
-//	                   small, medium, large, chain10)
+//	                   small, medium, large, chain10; the multi-tenant
+//	                   tenants10, tenants100, tenants1000 run only when
+//	                   named)
 //	PEER_SETUP_LIMIT   give up building an engine after this long and skip
 //	                   it for that size (default 60s)
 //	PEER_VERIFY        how many of the workload's 4,096 checks to verify
@@ -91,7 +91,7 @@ func peerSpecs() []workloadSpec {
 		return workloadSpecs
 	}
 	var out []workloadSpec
-	for _, s := range workloadSpecs {
+	for _, s := range slices.Concat(workloadSpecs, tenantSpecs) {
 		if slices.Contains(strings.Split(v, ","), s.Name) {
 			out = append(out, s)
 		}
@@ -119,16 +119,12 @@ func setupPeers(tb testing.TB, spec workloadSpec) *peerSetup {
 	w := &s.w
 
 	start := time.Now()
-	r, err := privilege.CompileRBAC(w.Tenant, w.Roles, w.Assignments)
+	decide, err := newGreyrouter(w)
 	if err != nil {
 		tb.Fatalf("%s: greyrouter compile: %v", spec.Name, err)
 	}
 	s.build[engGreyrouter] = time.Since(start)
-	s.decide[engGreyrouter] = func(i int) (bool, error) {
-		c := &w.Checks[i]
-		allowed, _ := privilege.Combine(privilege.DenyOverrides, r.Votes(c.Subject, c.Resource, c.Action, w.Now))
-		return allowed, nil
-	}
+	s.decide[engGreyrouter] = decide
 
 	start = time.Now()
 	cb, err := newCasbin(w, limit)
@@ -205,7 +201,7 @@ func verifyPeers(tb testing.TB, s *peerSetup) {
 			}
 			if got != want[i] && len(bad) < 10 {
 				c := s.w.Checks[i]
-				bad = append(bad, fmt.Sprintf("%s: check %d (%s %s %s): greyrouter %v, %s %v", s.spec.Name, i, c.Subject, c.Action, c.Resource, want[i], label, got))
+				bad = append(bad, fmt.Sprintf("%s: check %d (%s %s %s in %s): greyrouter %v, %s %v", s.spec.Name, i, c.Subject, c.Action, c.Resource, s.w.TenantOf(&c), want[i], label, got))
 			}
 		}
 	}
@@ -322,11 +318,11 @@ func TestPeerRatios(t *testing.T) {
 	var out strings.Builder
 	fmt.Fprintf(&out, "\nOne RBAC decision, ns/op (allocs/op); fastest of %d round(s), engines alternating ABBA;\nall uncached except the CachedEnforcer hit\n\n", rounds)
 	tw := tabwriter.NewWriter(&out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\troles\tusers\tverified\tgreyrouter\tcasbin Enforce\tcasbin cached hit\topa (graph.reachable)\topa (closure in data)\tcasbin/grey\tcached/grey\topa/grey\topa-closure/grey\t")
+	fmt.Fprintln(tw, "workload\ttenants\troles\tsubjects\tverified\tgreyrouter\tcasbin Enforce\tcasbin cached hit\topa (graph.reachable)\topa (closure in data)\tcasbin/grey\tcached/grey\topa/grey\topa-closure/grey\t")
 	for _, s := range order {
 		res := results[s.spec.Name]
 		g := res[engGreyrouter]
-		row := []string{s.spec.Name, strconv.Itoa(len(s.w.Roles)), strconv.Itoa(s.spec.Users), fmt.Sprintf("%d/%d", s.verified, len(s.w.Checks))}
+		row := []string{s.spec.Name, strconv.Itoa(max(1, len(s.w.Tenants))), strconv.Itoa(len(s.w.Roles)), strconv.Itoa(subjects(&s.w)), fmt.Sprintf("%d/%d", s.verified, len(s.w.Checks))}
 		for _, e := range engines {
 			if c := res[e]; c.ok {
 				row = append(row, fmt.Sprintf("%s (%s)", fmtNs(c.ns), fmtAllocs(c.allocs)))
@@ -346,7 +342,7 @@ func TestPeerRatios(t *testing.T) {
 	tw.Flush()
 	fmt.Fprintf(&out, "\nx/grey = the engine's ns/op divided by greyrouter's (how many times faster greyrouter is).\n\nSetup (build, load, prepare):\n")
 	for _, s := range order {
-		fmt.Fprintf(&out, "  %-8s greyrouter %v", s.spec.Name, s.build[engGreyrouter].Round(time.Millisecond))
+		fmt.Fprintf(&out, "  %-11s greyrouter %v", s.spec.Name, s.build[engGreyrouter].Round(time.Millisecond))
 		for _, e := range []string{engCasbin, engOPA, engOPAClosure} {
 			if why, skip := s.skipped[e]; skip {
 				fmt.Fprintf(&out, ", %s skipped: %s", e, why)
@@ -356,10 +352,19 @@ func TestPeerRatios(t *testing.T) {
 		}
 		fmt.Fprintf(&out, "; greyrouter allows %d of %d verified checks\n", s.allowed, s.verified)
 		for _, note := range s.notes {
-			fmt.Fprintf(&out, "           %s\n", note)
+			fmt.Fprintf(&out, "              %s\n", note)
 		}
 	}
 	fmt.Print(out.String())
+}
+
+// subjects counts the distinct subjects holding an assignment.
+func subjects(w *workload) int {
+	seen := map[string]bool{}
+	for _, a := range w.Assignments {
+		seen[a.Subject] = true
+	}
+	return len(seen)
 }
 
 func fmtAllocs(a float64) string {

@@ -10,6 +10,11 @@ type (
 	check        = wl.Check
 )
 
-var workloadSpecs = wl.Specs
+// workloadSpecs run by default; tenantSpecs (the multi-tenant workloads)
+// run when PEER_SIZES names them.
+var (
+	workloadSpecs = wl.Specs
+	tenantSpecs   = wl.TenantSpecs
+)
 
 func genWorkload(spec workloadSpec) workload { return wl.Generate(spec) }
