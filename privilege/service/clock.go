@@ -38,13 +38,4 @@ func newCoarseClock() *coarseClock {
 
 func (c *coarseClock) NowNano() int64 { return c.nanos.Load() }
 
-func (c *coarseClock) Tick(d time.Duration) <-chan time.Time { return time.Tick(d) }
-
 func (c *coarseClock) close() { close(c.stop) }
-
-// funcClock adapts a test's clock to the cache's Clock.
-type funcClock func() time.Time
-
-func (f funcClock) NowNano() int64 { return f().UnixNano() }
-
-func (f funcClock) Tick(d time.Duration) <-chan time.Time { return time.Tick(d) }

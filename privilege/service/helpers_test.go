@@ -51,7 +51,9 @@ func newService(t *testing.T, store privilege.Store, rdb redis.UniversalClient, 
 }
 
 // sqliteStore is a fresh migrated SQLite store.
-func sqliteStore(t *testing.T) privilege.Store {
+func sqliteStore(t *testing.T) privilege.Store { return sqliteStoreTB(t) }
+
+func sqliteStoreTB(t testing.TB) *sqlstore.Store {
 	return sqlstore.New(testutil.MigratedDB(t, "").Gorm)
 }
 

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/maypok86/otter/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -158,17 +157,14 @@ func New(ctx context.Context, store privilege.Store, opts Options) (*Service, er
 	opts.defaults()
 	s := &Service{store: store, rdb: opts.Redis, opts: opts, pollKick: make(chan struct{}, 1)}
 	s.tenants.Store(&map[string]*tenantState{})
-	var clock otter.Clock
 	if opts.Now != nil {
 		s.now = opts.Now
-		clock = funcClock(opts.Now)
 	} else {
 		s.now = time.Now
 		s.coarse = newCoarseClock()
-		clock = s.coarse
 	}
 	s.metrics = newMetrics(opts.Metrics, s)
-	s.l1 = newL1(opts.L1Size, opts.L1TTL, clock)
+	s.l1 = newL1(opts.L1Size, opts.L1TTL, s.nowNano)
 	if opts.Audit != nil {
 		s.audit = batchlog.New(opts.Audit.AddDecisions, opts.Log, batchlog.Options[privilege.DecisionRecord]{
 			Name:     "privilege decisions",
@@ -297,10 +293,11 @@ type CheckOptions struct {
 }
 
 // Check answers req. It fails only for malformed requests, a token it
-// cannot honour (apperr.Invalid / Unprocessable) or a token naming a
-// version the store does not have (apperr.Unavailable); an unreachable
-// store is answered with a fail-closed (or, by the tenant's choice,
-// fail-open) decision.
+// cannot honour (apperr.Invalid / Unprocessable), a token naming a
+// version the store does not have (apperr.Unavailable), or ctx ending
+// while the store is consulted (ctx.Err()); an unreachable store is
+// answered with a fail-closed (or, by the tenant's choice, fail-open)
+// decision.
 func (s *Service) Check(ctx context.Context, req privilege.Request, o CheckOptions) (privilege.Decision, error) {
 	d, ts, err := s.check(ctx, req, o)
 	if err != nil || s.audit == nil {
@@ -398,6 +395,9 @@ func (s *Service) uncached(ctx context.Context, req privilege.Request, o CheckOp
 		// nothing is unreachable.
 		return s.fail(req, ts, false, "denied: the tenant's stored policy set does not compile: "+apperr.MessageOf(err)), ts, nil
 	}
+	if ctx.Err() != nil { // the caller gave up; that says nothing of the store
+		return privilege.Decision{}, ts, ctx.Err()
+	}
 	// The store is unreachable. A compiled set is still an answer when no
 	// token demands more and the versions were confirmed recently.
 	if e := ts.engine.Load(); e != nil && e.Version >= wantV && e.PlatformVersion >= wantPV && s.Staleness() <= s.opts.MaxStaleness && !o.Explain {
@@ -422,9 +422,10 @@ func (s *Service) evaluate(e *privilege.Engine, req privilege.Request, now time.
 // fail answers when no tier could: denied, or allowed when the tenant
 // opted in to fail open and the cause is unreachability.
 func (s *Service) fail(req privilege.Request, ts *tenantState, unreachable bool, why string) privilege.Decision {
+	// No policy version answered: PolicyVersion stays 0. The fail-open
+	// choice is the tenant's settings as last loaded.
 	d := privilege.Decision{Tier: TierFailClosed, Reason: "denied (fail closed): " + why}
 	if e := ts.engine.Load(); e != nil {
-		d.PolicyVersion, d.PlatformVersion = e.Version, e.PlatformVersion
 		if unreachable && e.Settings.FailOpen {
 			d.Allowed, d.Tier = true, TierFailOpen
 			d.Reason = "allowed (fail open, the tenant's choice): " + why
