@@ -64,6 +64,9 @@ type config struct {
 	NacosCreateVers    bool
 	NacosRegister      string
 	NacosServiceName   string
+	PrivilegePoll      time.Duration
+	PrivilegeL1Size    int
+	PrivilegeStaleness time.Duration
 	NacosPassword      string // environment only
 	AdminToken         string // environment only: never a flag, so it stays out of ps
 	KeyEncryptionKey   string // environment only, like AdminToken
@@ -157,6 +160,12 @@ func bind(fs *flag.FlagSet, c *config) []setting {
 	add("nacos-register", "NACOS_REGISTER")
 	fs.StringVar(&c.NacosServiceName, "nacos-service-name", "greyrouter", "service name greyrouter registers itself under")
 	add("nacos-service-name", "NACOS_SERVICE_NAME")
+	fs.DurationVar(&c.PrivilegePoll, "privilege-poll-interval", time.Second, "how often every tenant's policy version is read, to catch change announcements missed")
+	add("privilege-poll-interval", "GREYROUTER_PRIVILEGE_POLL_INTERVAL")
+	fs.IntVar(&c.PrivilegeL1Size, "privilege-l1-size", 100_000, "privilege decisions cached in process (W-TinyLFU)")
+	add("privilege-l1-size", "GREYROUTER_PRIVILEGE_L1_SIZE")
+	fs.DurationVar(&c.PrivilegeStaleness, "privilege-max-staleness", 5*time.Minute, "cached privilege answers are trusted this long after the policy versions were last confirmed; past it, checks the database cannot answer fail closed")
+	add("privilege-max-staleness", "GREYROUTER_PRIVILEGE_MAX_STALENESS")
 	return out
 }
 

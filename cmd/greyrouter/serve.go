@@ -15,6 +15,7 @@ import (
 
 	"github.com/greyrouter/greyrouter/internal/dbx"
 	loginhttp "github.com/greyrouter/greyrouter/login/httpapi"
+	privhttp "github.com/greyrouter/greyrouter/privilege/httpapi"
 	"github.com/greyrouter/greyrouter/router"
 	"github.com/greyrouter/greyrouter/router/httpapi"
 	"github.com/greyrouter/greyrouter/router/redisstore"
@@ -82,6 +83,11 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return err
 	}
+	priv, err := newPrivilegeStack(ctx, c, db, rdb, m, reg, log)
+	if err != nil {
+		return err
+	}
+	defer priv.close()
 	if c.Demo {
 		if err := seedDemo(ctx, m); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
@@ -120,7 +126,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	api := composeAPI(auth.api, httpapi.Config{
 		Manager: m, Log: log, Registry: reg,
 		Checks: checks,
-	})
+	}, priv.api)
 	srv := &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -160,10 +166,20 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	return nil
 }
 
-// composeAPI puts the router API and the login API on one engine: the
-// login API authenticates every router route and adds its own.
-func composeAPI(auth *loginhttp.API, cfg httpapi.Config) *httpapi.API {
-	cfg.Authenticate = auth.Authenticate()
-	cfg.Routes = func(r *gin.Engine) { auth.Routes(r) }
+// composeAPI puts the router, login and privilege APIs on one engine: the
+// login API authenticates every router and privilege route and adds its
+// own. Without priv (route-table tests), the privilege routes are served
+// by an API without a service: they authenticate, then answer 503.
+func composeAPI(auth *loginhttp.API, cfg httpapi.Config, priv ...*privhttp.API) *httpapi.API {
+	p := privhttp.New(privhttp.Config{Log: cfg.Log})
+	if len(priv) > 0 {
+		p = priv[0]
+	}
+	authenticate := auth.Authenticate()
+	cfg.Authenticate = authenticate
+	cfg.Routes = func(r *gin.Engine) {
+		auth.Routes(r)
+		p.Routes(r, authenticate)
+	}
 	return httpapi.New(cfg)
 }
