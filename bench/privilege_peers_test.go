@@ -43,7 +43,7 @@ const (
 	engOPAClosure   = "opa-closure"
 )
 
-var engines = []string{engGreyrouter, engCasbin, engCasbinCached, engOPA, engOPAClosure}
+var engines = []string{engGreyrouter, engCasbin, engCasbinCached, engOPA, engOPAClosure, engGreyrouterL1}
 
 var errSetupTooSlow = errors.New("setup took longer than PEER_SETUP_LIMIT (skipped)")
 
@@ -57,6 +57,8 @@ type peerSetup struct {
 	notes    []string
 	verified int // checks every engine answered alike
 	allowed  int // of those, how many were allowed
+
+	stop func() // stops the greyrouter service
 
 	mu      sync.Mutex
 	nsPerOp map[string]float64 // greyrouter's latest, for the ratio metric
@@ -126,6 +128,12 @@ func setupPeers(tb testing.TB, spec workloadSpec) *peerSetup {
 	s.build[engGreyrouter] = time.Since(start)
 	s.decide[engGreyrouter] = decide
 
+	l1, stop, err := newGreyrouterL1(w)
+	if err != nil {
+		tb.Fatalf("%s: greyrouter service: %v", spec.Name, err)
+	}
+	s.decide[engGreyrouterL1], s.stop = l1, stop
+
 	start = time.Now()
 	cb, err := newCasbin(w, limit)
 	switch {
@@ -166,6 +174,9 @@ func setupPeers(tb testing.TB, spec workloadSpec) *peerSetup {
 // about 3 GB).
 func releasePeers(name string) {
 	peerMu.Lock()
+	if s := peerSetups[name]; s != nil && s.stop != nil {
+		s.stop()
+	}
 	delete(peerSetups, name)
 	peerMu.Unlock()
 	runtime.GC()
@@ -207,6 +218,8 @@ func verifyPeers(tb testing.TB, s *peerSetup) {
 	}
 	pass(engCasbinCached, "casbin Enforce (cache misses)")
 	pass(engCasbinCached, "casbin CachedEnforcer (hits)")
+	pass(engGreyrouterL1, "greyrouter service (compiles, fills L1)")
+	pass(engGreyrouterL1, "greyrouter service (L1 hits)")
 	pass(engOPA, "opa")
 	pass(engOPAClosure, "opa-closure")
 	if len(bad) > 0 {
@@ -318,7 +331,7 @@ func TestPeerRatios(t *testing.T) {
 	var out strings.Builder
 	fmt.Fprintf(&out, "\nOne RBAC decision, ns/op (allocs/op); fastest of %d round(s), engines alternating ABBA;\nall uncached except the CachedEnforcer hit\n\n", rounds)
 	tw := tabwriter.NewWriter(&out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\ttenants\troles\tsubjects\tverified\tgreyrouter\tcasbin Enforce\tcasbin cached hit\topa (graph.reachable)\topa (closure in data)\tcasbin/grey\tcached/grey\topa/grey\topa-closure/grey\t")
+	fmt.Fprintln(tw, "workload\ttenants\troles\tsubjects\tverified\tgreyrouter\tcasbin Enforce\tcasbin cached hit\topa (graph.reachable)\topa (closure in data)\tgreyrouter L1 hit\tcasbin/grey\tcached/grey\topa/grey\topa-closure/grey\tl1/grey\tcached/l1\t")
 	for _, s := range order {
 		res := results[s.spec.Name]
 		g := res[engGreyrouter]
@@ -337,10 +350,15 @@ func TestPeerRatios(t *testing.T) {
 				row = append(row, "-")
 			}
 		}
+		if c, l1 := res[engCasbinCached], res[engGreyrouterL1]; c.ok && l1.ok {
+			row = append(row, fmtRatio(c.ns/l1.ns))
+		} else {
+			row = append(row, "-")
+		}
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
 	tw.Flush()
-	fmt.Fprintf(&out, "\nx/grey = the engine's ns/op divided by greyrouter's (how many times faster greyrouter is).\n\nSetup (build, load, prepare):\n")
+	fmt.Fprintf(&out, "\nx/grey = the engine's ns/op divided by greyrouter's uncached decision (how many times faster greyrouter is);\ncached/l1 = Casbin's CachedEnforcer hit divided by greyrouter's L1 hit (privilege/service Check).\n\nSetup (build, load, prepare):\n")
 	for _, s := range order {
 		fmt.Fprintf(&out, "  %-11s greyrouter %v", s.spec.Name, s.build[engGreyrouter].Round(time.Millisecond))
 		for _, e := range []string{engCasbin, engOPA, engOPAClosure} {

@@ -53,13 +53,14 @@ func newL1(size int, ttl time.Duration, now func() int64) *l1 {
 	}
 }
 
-// get returns the cached decision when present and not expired.
-func (c *l1) get(k l1Key) (privilege.Decision, bool) {
+// get returns the cached entry when present and not expired; the entry
+// is shared and must not be modified.
+func (c *l1) get(k l1Key) *l1Entry {
 	e, ok := c.c.GetIfPresent(k)
 	if !ok || c.now() >= e.deadline {
-		return privilege.Decision{}, false
+		return nil
 	}
-	return e.d, true
+	return e
 }
 
 // put caches d unless it is conditional (it depends on attributes or the

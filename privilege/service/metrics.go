@@ -11,6 +11,7 @@ type metrics struct {
 	// byTier holds checks' counters resolved per tier, [0] denied and
 	// [1] allowed, so that counting a check does not hash labels.
 	byTier        map[string]*[2]prometheus.Counter
+	l1Hits        [2]prometheus.Counter // byTier[TierL1], without the map lookup
 	compiles      prometheus.Counter
 	compileErrors prometheus.Counter
 	invalidations *prometheus.CounterVec // by source: pubsub, poll, local
@@ -59,6 +60,7 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 	for _, tier := range []string{TierL1, TierEngine, TierL2, TierL3, TierStale, TierFailClosed, TierFailOpen} {
 		m.byTier[tier] = &[2]prometheus.Counter{m.checks.WithLabelValues(tier, "denied"), m.checks.WithLabelValues(tier, "allowed")}
 	}
+	m.l1Hits = *m.byTier[TierL1]
 	if reg == nil {
 		return m
 	}
@@ -76,10 +78,11 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 }
 
 // count counts one answered check.
-func (m *metrics) count(tier string, allowed bool) {
-	i := 0
-	if allowed {
-		i = 1
+func (m *metrics) count(tier string, allowed bool) { m.byTier[tier][b2i(allowed)].Inc() }
+
+func b2i(b bool) int {
+	if b {
+		return 1
 	}
-	m.byTier[tier][i].Inc()
+	return 0
 }

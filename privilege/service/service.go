@@ -319,10 +319,13 @@ func (s *Service) Check(ctx context.Context, req privilege.Request, o CheckOptio
 
 // check is Check without the audit; it returns the tenant's state too.
 func (s *Service) check(ctx context.Context, req privilege.Request, o CheckOptions) (privilege.Decision, *tenantState, error) {
-	if err := privilege.CheckTenant(req.Tenant); err != nil || req.Tenant == "" {
-		return privilege.Decision{}, nil, apperr.Fields("invalid check", map[string]string{"tenant": "must be a tenant name"})
+	ts := (*s.tenants.Load())[req.Tenant] // known tenants were validated
+	if ts == nil {
+		if err := privilege.CheckTenant(req.Tenant); err != nil || req.Tenant == "" {
+			return privilege.Decision{}, nil, apperr.Fields("invalid check", map[string]string{"tenant": "must be a tenant name"})
+		}
+		ts = s.tenant(req.Tenant)
 	}
-	ts := s.tenant(req.Tenant)
 	var wantV, wantPV int64
 	if o.AtLeast != nil {
 		v, pv, err := o.AtLeast.floor(req.Tenant)
@@ -344,9 +347,10 @@ func (s *Service) check(ctx context.Context, req privilege.Request, o CheckOptio
 		return s.uncached(ctx, req, o, ts, v, pv, wantV, wantPV, true)
 	}
 	if !o.Explain {
-		if d, ok := s.l1.get(key); ok {
+		if e := s.l1.get(key); e != nil {
+			s.metrics.l1Hits[b2i(e.d.Allowed)].Inc()
+			d := e.d
 			d.Tier = TierL1
-			s.metrics.count(TierL1, d.Allowed)
 			return d, ts, nil
 		}
 	}
