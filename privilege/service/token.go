@@ -59,7 +59,11 @@ func ParseToken(s string) (Token, error) {
 	if err1 != nil || err2 != nil || v < 0 || pv < 0 || privilege.CheckTenant(parts[3]) != nil {
 		return Token{}, bad
 	}
-	return Token{Tenant: parts[3], Version: v, PlatformVersion: pv}, nil
+	t := Token{Tenant: parts[3], Version: v, PlatformVersion: pv}
+	if t.String() != s { // "01", "+1": one token, one spelling
+		return Token{}, bad
+	}
+	return t, nil
 }
 
 // floor is what a token demands of a check in tenant: the tenant's
