@@ -2,13 +2,14 @@
 // hierarchy and ABAC policies, combined per tenant into explained
 // decisions (see the privilege issue).
 //
-// Built so far (pure logic, no storage or HTTP yet):
+// What is here (pure logic; storage, caching and HTTP live in the
+// subpackages):
 //   - model.go: requests, votes, combining algorithms;
 //   - rbac*.go, match*.go: roles with inheritance (a DAG; cycles rejected
 //     at compile time), permissions with wildcard patterns and explicit
-//     denies, assignments with expiry; compiled into per-role tries so a
-//     check walks one path, not the policy set; "what can this subject
-//     do" and "who can do this";
+//     denies, assignments with expiry, platform roles; compiled into
+//     per-role tries so a check walks one path, not the policy set; "what
+//     can this subject do", "who can do this", the roles a subject holds;
 //   - abac*.go, condition*.go: JSON policy documents with targets, rules
 //     and conditions over subject.*, resource.*, action and env.*
 //     (comparisons, lists, CIDRs, time-of-day and weekday windows,
@@ -16,17 +17,21 @@
 //     schema (unknown paths and operators, type errors, unreachable rules,
 //     same-priority permit/deny conflicts), compiled once, indexed by
 //     action and first resource segment; a deny rule whose condition
-//     fails to evaluate counts as matching;
+//     fails to evaluate counts as matching; subject.roles comes from RBAC;
 //   - combine.go, engine.go: deny-overrides (default), permit-overrides
-//     and first-applicable; the Engine of one tenant and policy version
-//     answers with the deciding role path or policy rule, and the earliest
-//     assignment expiry the answer rests on.
+//     and first-applicable; CompileSnapshot builds a tenant's Engine, whose
+//     decisions name the deciding role path or policy rule, the policy
+//     versions, the earliest assignment expiry they rest on, and whether a
+//     condition made them depend on attributes (never cached then);
+//   - store.go: the Store contract (per-tenant versions and revisions);
+//     audit.go: the decision audit records; simulate.go: drafts evaluated
+//     against requests or the audit (shadow evaluation); rollback.go:
+//     one-step rollback of a revision.
 //
-// Still to build: the stores (gorm, migrations), the three-tier cache with
-// policy versions and revision tokens, invalidation events, the decision
-// audit, the HTTP API (check, batch, effective permissions, who-can,
-// simulator, CRUD with history and rollback), tenant-admin isolation, and
-// the benchmarks against Casbin and OPA.
+// Subpackages: sqlstore (gorm, SQLite and PostgreSQL), storetest (the
+// store contract suite), service (three cache tiers, invalidation,
+// revision tokens, fail closed/open, audit), httpapi (the API), workload
+// (deterministic benchmark workloads).
 //
 // Pure evaluation logic here must not import gin, gorm, go-redis or nacos.
 package privilege
