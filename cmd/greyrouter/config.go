@@ -67,6 +67,7 @@ type config struct {
 	PrivilegePoll      time.Duration
 	PrivilegeL1Size    int
 	PrivilegeStaleness time.Duration
+	PrivilegeRetention time.Duration
 	NacosPassword      string // environment only
 	AdminToken         string // environment only: never a flag, so it stays out of ps
 	KeyEncryptionKey   string // environment only, like AdminToken
@@ -166,6 +167,8 @@ func bind(fs *flag.FlagSet, c *config) []setting {
 	add("privilege-l1-size", "GREYROUTER_PRIVILEGE_L1_SIZE")
 	fs.DurationVar(&c.PrivilegeStaleness, "privilege-max-staleness", 5*time.Minute, "cached privilege answers are trusted this long after the policy versions were last confirmed; past it, checks the database cannot answer fail closed")
 	add("privilege-max-staleness", "GREYROUTER_PRIVILEGE_MAX_STALENESS")
+	fs.DurationVar(&c.PrivilegeRetention, "privilege-audit-retention", 30*24*time.Hour, "audited privilege decisions older than this are deleted (hourly); 0 keeps them forever")
+	add("privilege-audit-retention", "GREYROUTER_PRIVILEGE_AUDIT_RETENTION")
 	return out
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/greyrouter/greyrouter/internal/openapitest"
 	"github.com/greyrouter/greyrouter/login"
 	loginhttp "github.com/greyrouter/greyrouter/login/httpapi"
+	privhttp "github.com/greyrouter/greyrouter/privilege/httpapi"
 	"github.com/greyrouter/greyrouter/router/httpapi"
 )
 
@@ -43,7 +44,9 @@ func openAPIEngine(t *testing.T) *gin.Engine {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	auth := loginhttp.New(loginhttp.Config{Log: log, Keys: noKeys{}, Issuer: "https://greyrouter.test"})
-	api := composeAPI(auth, httpapi.Config{Registry: prometheus.NewRegistry(), Log: log})
+	// A privilege API without a service: routes authenticate, then 503.
+	priv := privhttp.New(privhttp.Config{Log: log})
+	api := composeAPI(auth, priv, httpapi.Config{Registry: prometheus.NewRegistry(), Log: log})
 	engine, ok := api.Handler().(*gin.Engine)
 	if !ok {
 		t.Fatalf("Handler() is %T, want *gin.Engine", api.Handler())

@@ -107,6 +107,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	defer stopBG()
 	go m.RunReconciler(bg, c.ReconcileInterval, c.ResyncInterval)
 	go auth.run(bg, log)
+	go priv.run(bg, log)
 	registry, err := newNacosStack(c, m, reg, log)
 	if err != nil {
 		return err
@@ -115,6 +116,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		{Name: "database", Fn: store.Ping},
 		{Name: "redis", Fn: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
 		{Name: "login", Fn: auth.ready},
+		{Name: "privilege", Fn: priv.ready, Advisory: true},
 	}
 	if registry != nil {
 		go registry.run(bg)
@@ -123,10 +125,10 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	defer auth.close(context.WithoutCancel(ctx), log)
 
-	api := composeAPI(auth.api, httpapi.Config{
+	api := composeAPI(auth.api, priv.api, httpapi.Config{
 		Manager: m, Log: log, Registry: reg,
 		Checks: checks,
-	}, priv.api)
+	})
 	srv := &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -168,13 +170,8 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 
 // composeAPI puts the router, login and privilege APIs on one engine: the
 // login API authenticates every router and privilege route and adds its
-// own. Without priv (route-table tests), the privilege routes are served
-// by an API without a service: they authenticate, then answer 503.
-func composeAPI(auth *loginhttp.API, cfg httpapi.Config, priv ...*privhttp.API) *httpapi.API {
-	p := privhttp.New(privhttp.Config{Log: cfg.Log})
-	if len(priv) > 0 {
-		p = priv[0]
-	}
+// own.
+func composeAPI(auth *loginhttp.API, p *privhttp.API, cfg httpapi.Config) *httpapi.API {
 	authenticate := auth.Authenticate()
 	cfg.Authenticate = authenticate
 	cfg.Routes = func(r *gin.Engine) {

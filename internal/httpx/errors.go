@@ -4,6 +4,7 @@
 package httpx
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +50,13 @@ type ErrorDoc struct {
 // WriteError writes the one JSON error shape. Internal errors are logged in
 // full and shown to the caller only as "internal error".
 func WriteError(c *gin.Context, log *slog.Logger, err error) {
+	if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
+		// The client went away: nobody reads the answer and nothing
+		// failed on our side. 499 (nginx's "client closed request") keeps
+		// it out of 5xx metrics and error logs.
+		c.AbortWithStatus(499)
+		return
+	}
 	code := apperr.CodeOf(err)
 	status, ok := StatusOf[code]
 	if !ok {

@@ -47,6 +47,8 @@ Commands:
   revocation
           time from logout until independent verifiers reject the token
   nacos   time from a Nacos registration until routing decisions use it
+  privilege
+          time from a role grant/revoke until every instance answers it
 
 Run 'grload <command> --help' for the flags of a command.
 `
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return revocationCommand(ctx, args[1:], stdout, stderr)
 	case "nacos":
 		return nacosCommand(ctx, args[1:], stdout, stderr)
+	case "privilege":
+		return privilegeCommand(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
