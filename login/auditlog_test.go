@@ -10,22 +10,21 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/greyrouter/greyrouter/internal/batchlog"
 )
 
-// fakeAuditStore records the batches it is given. It can fail the next
-// writes, and, when gated, announces each write on entered and waits for
+// The queue, batching, retry and close mechanics are internal/batchlog's
+// and tested there; these tests cover what AuditLog adds (event stamps,
+// its batch size, warnings that name kind and tenant) through the
+// wrapper.
+
+// fakeAuditStore records the batches it is given. When gated, it announces each write on entered and waits for
 // release before storing.
 type fakeAuditStore struct {
 	mu      sync.Mutex
 	batches [][]AuditEvent
-	fail    int
 
 	entered, release chan struct{}
 }
-
-var errStoreDown = errors.New("store down")
 
 func (s *fakeAuditStore) AddAuditEvents(ctx context.Context, es []AuditEvent) error {
 	if s.entered != nil {
@@ -38,10 +37,6 @@ func (s *fakeAuditStore) AddAuditEvents(ctx context.Context, es []AuditEvent) er
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.fail > 0 {
-		s.fail--
-		return errStoreDown
-	}
 	s.batches = append(s.batches, slices.Clone(es))
 	return nil
 }
@@ -54,12 +49,6 @@ func (s *fakeAuditStore) ListAuditEvents(context.Context, AuditQuery) ([]AuditEv
 func (s *fakeAuditStore) gated() *fakeAuditStore {
 	s.entered, s.release = make(chan struct{}), make(chan struct{})
 	return s
-}
-
-func (s *fakeAuditStore) failNext(n int) {
-	s.mu.Lock()
-	s.fail = n
-	s.mu.Unlock()
 }
 
 // sizes returns the size of every batch written so far.
@@ -184,20 +173,6 @@ func TestAuditLogWritesBatchesOfAtMost256InOrder(t *testing.T) {
 	}
 }
 
-func TestAuditLogWritesWithinTheIntervalWithoutFlush(t *testing.T) {
-	store := &fakeAuditStore{}
-	l := NewAuditLog(store, nil, 0)
-	t.Cleanup(func() { _ = l.Close(context.Background()) })
-	record(l, 0, 3)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(store.reasons()) < 3 {
-		if time.Now().After(deadline) {
-			t.Fatalf("after 5 s the store holds %v, want 3 events", store.reasons())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestAuditLogRecordStampsEventsWithoutATime(t *testing.T) {
 	store := &fakeAuditStore{}
 	c := &clock{now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.FixedZone("x", 3600))}
@@ -270,59 +245,6 @@ func TestAuditLogDropsAndCountsWhenTheQueueIsFull(t *testing.T) {
 	}
 }
 
-func TestAuditLogRetriesAFailedBatch(t *testing.T) {
-	store := &fakeAuditStore{}
-	l := quietLog(t, store, nil, 0, nil)
-	store.failNext(2)
-	record(l, 0, 2)
-	for i := range 2 {
-		if err := l.Flush(t.Context()); !errors.Is(err, errStoreDown) {
-			t.Fatalf("flush %d with the store down = %v, want its error", i+1, err)
-		}
-	}
-	record(l, 2, 1)
-	if err := l.Flush(t.Context()); err != nil {
-		t.Fatalf("flush with the store back: %v", err)
-	}
-	if got := store.reasons(); !slices.Equal(got, numbered(0, 3)) {
-		t.Errorf("stored %v, want all three events", got)
-	}
-	if got := store.sizes(); !slices.Equal(got, []int{2, 1}) {
-		t.Errorf("batch sizes = %v, want the failed batch as it was, then the new event", got)
-	}
-	if l.Dropped() != 0 {
-		t.Errorf("dropped = %d, want 0", l.Dropped())
-	}
-}
-
-func TestAuditLogDropsABatchAfterThreeFailedAttempts(t *testing.T) {
-	store := &fakeAuditStore{}
-	logs := &logLines{}
-	l := quietLog(t, store, logs, 0, nil)
-	store.failNext(3)
-	record(l, 0, 2)
-	for i := range 3 {
-		if err := l.Flush(t.Context()); !errors.Is(err, errStoreDown) {
-			t.Fatalf("flush %d with the store down = %v, want its error", i+1, err)
-		}
-	}
-	if l.Dropped() != 2 {
-		t.Fatalf("dropped = %d, want the 2 events of the failed batch", l.Dropped())
-	}
-	lines := logs.all()
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], "WARN") || !strings.HasPrefix(lines[1], "ERROR") ||
-		!strings.Contains(lines[1], "dropped_total=2") || !strings.Contains(lines[1], errStoreDown.Error()) {
-		t.Fatalf("log = %q, want one retry warning and one drop error", lines)
-	}
-	record(l, 2, 1)
-	if err := l.Flush(t.Context()); err != nil {
-		t.Fatalf("flush with the store back: %v", err)
-	}
-	if got := store.reasons(); !slices.Equal(got, []string{"2"}) {
-		t.Errorf("stored %v, want only the event recorded after the drop", got)
-	}
-}
-
 func TestAuditLogCloseDrainsTheQueue(t *testing.T) {
 	store := &fakeAuditStore{}
 	l := quietLog(t, store, nil, 0, nil)
@@ -350,67 +272,4 @@ func TestAuditLogCloseDrainsTheQueue(t *testing.T) {
 			t.Errorf("store holds %d events, want 300", got)
 		}
 	})
-}
-
-func TestAuditLogCloseWithAFailingStoreDropsWhatItCannotWrite(t *testing.T) {
-	store := &fakeAuditStore{}
-	l := quietLog(t, store, nil, 0, nil)
-	store.failNext(batchlog.DefaultAttempts) // the first batch fails for good, the second is stored
-	record(l, 0, batchlog.DefaultBatch+1)
-	if err := l.Close(t.Context()); !errors.Is(err, errStoreDown) {
-		t.Fatalf("close = %v, want the store's error", err)
-	}
-	if l.Dropped() != batchlog.DefaultBatch {
-		t.Errorf("dropped = %d, want the %d events of the failed batch", l.Dropped(), batchlog.DefaultBatch)
-	}
-	if got := store.reasons(); !slices.Equal(got, []string{fmt.Sprint(batchlog.DefaultBatch)}) {
-		t.Errorf("stored %v, want the batch after the failed one", got)
-	}
-}
-
-func TestAuditLogCloseReturnsWhenItsContextEnds(t *testing.T) {
-	store := (&fakeAuditStore{}).gated()
-	l := quietLog(t, store, nil, 0, nil)
-	record(l, 0, 1)
-	ctx, cancel := context.WithCancel(t.Context())
-	closed := make(chan error, 1)
-	go func() { closed <- l.Close(ctx) }()
-	<-store.entered // the final drain is writing, and the store hangs
-	cancel()
-	if err := <-closed; !errors.Is(err, context.Canceled) {
-		t.Fatalf("close = %v, want context.Canceled", err)
-	}
-	// The flusher gives up too: its writes see the ended context.
-	go func() {
-		for range store.entered {
-		}
-	}()
-	<-l.w.Done()
-	close(store.entered)
-	if l.Dropped() != 1 {
-		t.Errorf("dropped = %d, want the unwritten event", l.Dropped())
-	}
-}
-
-func TestAuditLogAccountsForEveryEventRecordedDuringClose(t *testing.T) {
-	store := &fakeAuditStore{}
-	l := quietLog(t, store, nil, 64, nil)
-	const writers, each = 8, 500
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Go(func() {
-			<-start
-			record(l, w*each, each)
-		})
-	}
-	close(start)
-	if err := l.Close(t.Context()); err != nil {
-		t.Fatalf("close: %v", err)
-	}
-	wg.Wait()
-	stored := len(store.reasons())
-	if got := uint64(stored) + l.Dropped(); got != writers*each {
-		t.Errorf("stored %d + dropped %d = %d, want every one of %d events accounted for", stored, l.Dropped(), got, writers*each)
-	}
 }
