@@ -17,8 +17,8 @@ import (
 // its batch size, warnings that name kind and tenant) through the
 // wrapper.
 
-// fakeAuditStore records the batches it is given. When gated, it announces each write on entered and waits for
-// release before storing.
+// fakeAuditStore records the batches it is given. When gated, it
+// announces each write on entered and waits for release before storing.
 type fakeAuditStore struct {
 	mu      sync.Mutex
 	batches [][]AuditEvent
