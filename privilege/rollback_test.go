@@ -152,6 +152,9 @@ func (m *memTx) DeletePolicy(_ context.Context, id string) error {
 	return memDel(m, privilege.KindPolicy, id, id, m.policies)
 }
 
+// PlatformRoleUsers: the fake holds one tenant; nothing references.
+func (m *memTx) PlatformRoleUsers(context.Context, string) ([]string, error) { return nil, nil }
+
 func (m *memTx) PutSettings(_ context.Context, s privilege.Settings) error {
 	s, err := privilege.CheckSettingsFor(m.tenant, s)
 	if err != nil {

@@ -169,6 +169,10 @@ type Tx interface {
 	// PutSettings stores the settings with an empty Algorithm replaced by
 	// DenyOverrides; the platform has no settings.
 	PutSettings(ctx context.Context, s Settings) error
+	// PlatformRoleUsers returns the tenants whose roles inherit the
+	// platform role or whose assignments name it, sorted, as the
+	// transaction sees them: what removing the role would break.
+	PlatformRoleUsers(ctx context.Context, role string) ([]string, error)
 }
 
 // Store is the source of truth of every tenant's policy set.

@@ -181,3 +181,45 @@ func TestInvalidWritesCommitNothing(t *testing.T) {
 		t.Fatalf("check without a tenant: %v", err)
 	}
 }
+
+// TestPlatformRolesInUseCannotBeRemoved checks that deleting a platform
+// role a tenant still assigns or inherits is refused (409 naming the
+// tenants), and goes through once nothing uses it.
+func TestPlatformRolesInUseCannotBeRemoved(t *testing.T) {
+	s := newService(t, sqliteStore(t), nil, service.Options{})
+	_, err := s.Write(t.Context(), "", "test", "", func(tx privilege.Tx) error {
+		return tx.PutRole(context.Background(), privilege.Role{Name: "operator", Platform: true,
+			Permissions: []privilege.Permission{{Resource: "*", Action: "read"}}})
+	})
+	must(t, err, "platform role")
+	_, err = s.Write(t.Context(), "acme", "test", "", func(tx privilege.Tx) error {
+		return tx.PutAssignment(context.Background(), privilege.Assignment{Tenant: "acme", Subject: "alice", Role: "operator"})
+	})
+	must(t, err, "assign in acme")
+	_, err = s.Write(t.Context(), "globex", "test", "", func(tx privilege.Tx) error {
+		return tx.PutRole(context.Background(), privilege.Role{Tenant: "globex", Name: "lead", Inherits: []string{"operator"}})
+	})
+	must(t, err, "inherit in globex")
+	remove := func() error {
+		_, err := s.Write(t.Context(), "", "test", "", func(tx privilege.Tx) error {
+			return tx.DeleteRole(context.Background(), "operator")
+		})
+		return err
+	}
+	err = remove()
+	if !apperr.Is(err, apperr.Conflict) || apperr.DetailsOf(err)["roles.operator"] != "is still inherited or assigned in tenant(s) acme, globex" {
+		t.Fatalf("removing a used platform role: %v %v", err, apperr.DetailsOf(err))
+	}
+	if d := check(t, s, req("acme", "alice", "read", "x"), service.CheckOptions{}); !d.Allowed {
+		t.Fatalf("the refused removal changed acme: %+v", d)
+	}
+	_, err = s.Write(t.Context(), "acme", "test", "", func(tx privilege.Tx) error {
+		return tx.DeleteAssignment(context.Background(), "alice", "operator")
+	})
+	must(t, err, "unassign")
+	_, err = s.Write(t.Context(), "globex", "test", "", func(tx privilege.Tx) error {
+		return tx.DeleteRole(context.Background(), "lead")
+	})
+	must(t, err, "drop the inheriting role")
+	must(t, remove(), "remove the unused platform role")
+}

@@ -2,7 +2,10 @@ package service
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
+	"github.com/greyrouter/greyrouter/internal/apperr"
 	"github.com/greyrouter/greyrouter/privilege"
 )
 
@@ -22,6 +25,13 @@ func (s *Service) Write(ctx context.Context, tenant, actor, summary string, fn f
 	}
 	var platform int64
 	v, err := s.store.InTx(ctx, tenant, func(tx privilege.Tx) error {
+		var before privilege.Snapshot
+		if tenant == "" {
+			var err error
+			if before, err = tx.Snapshot(ctx); err != nil {
+				return err
+			}
+		}
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -31,8 +41,13 @@ func (s *Service) Write(ctx context.Context, tenant, actor, summary string, fn f
 			return err
 		}
 		platform = snap.PlatformVersion
-		_, err = privilege.CompileSnapshot(snap)
-		return err
+		if _, err := privilege.CompileSnapshot(snap); err != nil {
+			return err
+		}
+		if tenant == "" {
+			return checkRemovedPlatformRoles(ctx, tx, before, snap)
+		}
+		return nil
 	})
 	if err != nil {
 		return Token{}, err
@@ -46,6 +61,38 @@ func (s *Service) Write(ctx context.Context, tenant, actor, summary string, fn f
 		s.opts.Log.Warn("privilege: change committed but not announced; replicas will learn it by polling", "tenant", tenant, "version", v, "err", err)
 	}
 	return Token{Tenant: tenant, Version: v, PlatformVersion: platform}, nil
+}
+
+// checkRemovedPlatformRoles refuses a platform write that removes a
+// platform role some tenant still inherits or assigns: those tenants'
+// sets would stop compiling and their checks be denied.
+func checkRemovedPlatformRoles(ctx context.Context, tx privilege.Tx, before, after privilege.Snapshot) error {
+	kept := map[string]bool{}
+	for _, r := range after.Roles {
+		kept[r.Name] = true
+	}
+	problems := map[string]string{}
+	for _, r := range before.Roles {
+		if kept[r.Name] {
+			continue
+		}
+		users, err := tx.PlatformRoleUsers(ctx, r.Name)
+		if err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			shown := users[:min(len(users), 10)]
+			msg := "is still inherited or assigned in tenant(s) " + strings.Join(shown, ", ")
+			if len(users) > len(shown) {
+				msg += fmt.Sprintf(" and %d more", len(users)-len(shown))
+			}
+			problems["roles."+r.Name] = msg
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return &apperr.Error{Code: apperr.Conflict, Message: "platform roles still in use cannot be removed", Details: problems}
 }
 
 // Store returns the store the service reads and writes, for listings and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/greyrouter/greyrouter/internal/apperr"
@@ -144,6 +145,36 @@ func (t *tx) PutRole(ctx context.Context, r privilege.Role) error {
 // caller's to check.
 func (t *tx) DeleteRole(ctx context.Context, name string) error {
 	return del(ctx, t, privilege.KindRole, name, roleDoc, "tenant = ? AND name = ?", t.tenant, name)
+}
+
+// PlatformRoleUsers returns the tenants whose roles inherit role or whose
+// assignments name it. Inheritance lives in role documents, so tenant
+// roles that mention the name anywhere are decoded and checked.
+func (t *tx) PlatformRoleUsers(ctx context.Context, role string) ([]string, error) {
+	var tenants []string
+	if err := t.db.WithContext(ctx).Model(&assignmentRow{}).Distinct("tenant").
+		Where("tenant <> '' AND role = ?", role).Pluck("tenant", &tenants).Error; err != nil {
+		return nil, fmt.Errorf("find assignments of platform role %q: %w", role, err)
+	}
+	// LIKE narrows the rows to decode; its '_' wildcard (role names may
+	// hold '_') only widens the net, and the decoded check is exact.
+	var rows []roleRow
+	needle, _ := json.Marshal(role) // the name as it appears in JSON
+	if err := t.db.WithContext(ctx).Where("tenant <> '' AND document LIKE ?", "%"+string(needle)+"%").
+		Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("find roles inheriting platform role %q: %w", role, err)
+	}
+	for _, row := range rows {
+		r, err := row.role()
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(r.Inherits, role) {
+			tenants = append(tenants, row.Tenant)
+		}
+	}
+	slices.Sort(tenants)
+	return slices.Compact(tenants), nil
 }
 
 // PutAssignment inserts or replaces an assignment of the transaction's

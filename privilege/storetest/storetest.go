@@ -20,6 +20,7 @@ func Run(t *testing.T, open func(t *testing.T) privilege.Store) {
 	t.Run("tenant isolation", func(t *testing.T) { testIsolation(t, open) })
 	t.Run("concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("decisions", func(t *testing.T) { testDecisions(t, open) })
+	t.Run("platform role users", func(t *testing.T) { testPlatformRoleUsers(t, open) })
 }
 
 // zone is a non-UTC zone with a half-hour offset, so that a store that
