@@ -38,6 +38,10 @@ func TestLayering(t *testing.T) {
 		{"login/httpapi", append([]string{"gorm.io/", "github.com/redis/go-redis", module + "login/sqlstore", module + "login/redisstore"}, routerAdapters...)},
 		{"privilege", frameworks},
 		{"privilege/sqlstore", []string{"github.com/gin-gonic/gin", "github.com/redis/go-redis", module + "router/", module + "login/"}},
+		// The service works on the Store contract; HTTP stays out of it.
+		{"privilege/service", append([]string{"github.com/gin-gonic/gin", "gorm.io/", module + "privilege/sqlstore", module + "privilege/httpapi", module + "login/"}, routerAdapters...)},
+		{"privilege/httpapi", append([]string{"gorm.io/", module + "privilege/sqlstore"}, routerAdapters...)},
+		{"internal/batchlog", frameworks},
 		// Adapters speak domain terms and do not import each other.
 		{"router/redisstore", []string{"github.com/gin-gonic/gin", "gorm.io/", module + "router/sqlstore", module + "router/httpapi"}},
 		{"router/sqlstore", []string{"github.com/gin-gonic/gin", "github.com/redis/go-redis", module + "router/redisstore", module + "router/httpapi"}},
