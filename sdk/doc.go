@@ -7,5 +7,11 @@
 // instance (through the router's API or Nacos), keeps it alive, and drains
 // and deregisters it on shutdown.
 //
+// sdk/auth is the authentication middleware for net/http and gin: it
+// verifies access tokens in the service's process (greyrouter's JWKS,
+// revocations followed on its Redis feed, a verified-token cache), puts
+// the principal in the request context, and answers 401 (or 503 while
+// the revocation state is stale) with greyrouter's JSON error.
+//
 // It imports domain types only: never the server's gin handlers or gorm.
 package sdk
