@@ -55,6 +55,7 @@ func (a *API) routes(r *gin.Engine) {
 
 	v1.POST("/resolve", a.resolve)
 	v1.POST("/report", requireReporter(), a.report)
+	v1.GET("/routing-snapshot", requireSnapshotReader(), a.routingSnapshot())
 
 	v1.GET("/revisions", platform, a.listRevisions)
 	v1.GET("/revisions/:revision", platform, a.getRevision)
