@@ -1,0 +1,106 @@
+package router
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	routing "github.com/greyrouter/greyrouter/router"
+)
+
+// decide makes one decision from a compiled table. The version step is
+// router.ChooseVersion itself, and the instance step mirrors decide.lua
+// with the same pure functions, so local and remote decisions agree; only
+// state that lives in Redis differs (see the package doc).
+func (t *table) decide(tenant, service string, opts ResolveOptions) (Instance, error) {
+	st := t.services[service]
+	if st == nil {
+		return Instance{}, fmt.Errorf("%w: service %q", ErrNotFound, service)
+	}
+	if _, ok := t.tenants[tenant]; !ok {
+		return Instance{}, fmt.Errorf("%w: tenant %q", ErrNotFound, tenant)
+	}
+	b := st.bindings[tenant]
+	req := routing.Request{Tenant: tenant, Service: service, Key: opts.Key, Headers: opts.Headers, Attributes: opts.Attributes}
+	rnd := rand.Float64()
+	vc := routing.ChooseVersion(st.svc, b, req, rnd)
+	if vc.Version == "" {
+		return Instance{}, fmt.Errorf("%w: no route: tenant %q has no binding for %q and the service has no default version", ErrNotFound, tenant, service)
+	}
+	v := st.versions[vc.Version]
+	if v == nil {
+		return Instance{}, fmt.Errorf("%w: no live instance of %s/%s", ErrUnavailable, service, vc.Version)
+	}
+	if v.err != nil {
+		return Instance{}, v.err
+	}
+	var pick int
+	switch st.svc.Strategy {
+	case routing.RoundRobin:
+		pick = v.pool[(v.rr.Add(1)-1)%uint64(len(v.pool))]
+	case routing.WeightedRoundRobin, routing.LeastConnections:
+		// Connection counts live in Redis; locally, least connections
+		// spreads by weight, which is what it converges to when instances
+		// answer equally fast.
+		pos := v.next[(v.rr.Add(1)-1)%uint64(len(v.cycle))]
+		pick = v.cycle[pos]
+	case routing.Random:
+		pick = v.pool[int(rnd*float64(len(v.pool)))]
+	case routing.WeightedRandom:
+		pick = weightedPick(v, rnd)
+	case routing.ConsistentHash:
+		pick = hashPick(v, stickyKey(b, req), rnd)
+	}
+	in := &v.insts[pick]
+	return Instance{Tenant: tenant, Service: service, Version: v.name, ID: in.ID, Address: in.Address, Metadata: in.Metadata,
+		Reason: vc.Reason, Revision: t.revision, Deprecated: v.deprecated, Rule: ruleOrNone(vc.Rule), Bucket: vc.Bucket,
+		Source: SourceLocal}, nil
+}
+
+func ruleOrNone(r int) int {
+	if r == 0 {
+		return -1
+	}
+	return r
+}
+
+// stickyKey is the key consistent hashing uses: the binding's sticky
+// source, or the request key when the tenant has no binding.
+func stickyKey(b *routing.Binding, req routing.Request) string {
+	if b != nil {
+		return b.StickyKey(req)
+	}
+	return req.Key
+}
+
+// weightedPick walks the usable instances' weights, as decide.lua does.
+func weightedPick(v *versionTable, rnd float64) int {
+	total := 0
+	for _, i := range v.pool {
+		total += v.insts[i].Weight
+	}
+	x := rnd * float64(total)
+	for _, i := range v.pool {
+		w := float64(v.insts[i].Weight)
+		if x < w {
+			return i
+		}
+		x -= w
+	}
+	return v.pool[len(v.pool)-1]
+}
+
+// hashPick is weighted rendezvous hashing on the sticky key (the highest
+// router.HashScore wins, the first in id order on a tie); without a key,
+// a random usable instance.
+func hashPick(v *versionTable, key string, rnd float64) int {
+	if key == "" {
+		return v.pool[int(rnd*float64(len(v.pool)))]
+	}
+	best, bestScore := -1, 0.0
+	for _, i := range v.pool {
+		if s := routing.HashScore(key, v.insts[i].ID, v.insts[i].Weight); best < 0 || s > bestScore {
+			best, bestScore = i, s
+		}
+	}
+	return best
+}
