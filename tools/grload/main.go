@@ -46,6 +46,7 @@ Commands:
   login   password logins at saturation vs cores / argon2id time per hash
   revocation
           time from logout until independent verifiers reject the token
+  sdkauth time from logout until services behind sdk/auth middleware answer 401
   nacos   time from a Nacos registration until routing decisions use it
   privilege
           time from a role grant/revoke until every instance answers it
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return loginCommand(ctx, args[1:], stdout, stderr)
 	case "revocation":
 		return revocationCommand(ctx, args[1:], stdout, stderr)
+	case "sdkauth":
+		return sdkauthCommand(ctx, args[1:], stdout, stderr)
 	case "nacos":
 		return nacosCommand(ctx, args[1:], stdout, stderr)
 	case "privilege":
