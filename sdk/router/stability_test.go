@@ -3,7 +3,6 @@ package router
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -115,17 +114,14 @@ func TestLocalClientFollowsChangesAndSurvivesOutages(t *testing.T) {
 	})
 
 	t.Run("the file holds the latest snapshot", func(t *testing.T) {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l := &local{cfg: LocalConfig{SnapshotFile: file}}
-		if err := l.loadFile(); err != nil {
-			t.Fatalf("load %s: %v", data[:min(len(data), 200)], err)
-		}
-		if l.table.Load().revision != c.Revision() {
-			t.Fatalf("file revision %d, client %d", l.table.Load().revision, c.Revision())
-		}
+		// The file is written just after the snapshot is installed.
+		eventually(t, 5*time.Second, "the file has the client's revision", func() bool {
+			l := &local{cfg: LocalConfig{SnapshotFile: file}}
+			if err := l.loadFile(); err != nil {
+				t.Fatalf("load %s: %v", file, err)
+			}
+			return l.table.Load().revision == c.Revision()
+		})
 	})
 }
 
