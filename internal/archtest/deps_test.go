@@ -48,6 +48,7 @@ func TestLayering(t *testing.T) {
 		{"router/httpapi", []string{"gorm.io/", "github.com/redis/go-redis", module + "router/sqlstore", module + "router/redisstore"}},
 		// The SDK never reaches the server's internals.
 		{"sdk", []string{"github.com/gin-gonic/gin", "gorm.io/", module + "router/httpapi", module + "router/sqlstore", module + "internal/dbx"}},
+		{"sdk/auth", []string{"gorm.io/", module + "login/httpapi", module + "login/sqlstore", module + "internal/httpx", module + "internal/dbx", module + "router/httpapi", module + "router/sqlstore"}},
 		{"sdk/registry", []string{"github.com/gin-gonic/gin", "gorm.io/", "github.com/redis/go-redis", module + "router/httpapi", module + "router/sqlstore", module + "router/redisstore", module + "internal/dbx"}},
 	}
 	for _, r := range rules {
