@@ -15,7 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 #     router:FuzzParseRule
 #     privilege:FuzzEvaluate
 #   "
-FUZZ_TARGETS="router:FuzzParseAttributes router:FuzzBinding router/redisstore:FuzzAppendRequest login:FuzzParseHash login/redisstore:FuzzAccountSubject login:FuzzParseCredential login/verify:FuzzVerify privilege:FuzzCompilePolicies privilege:FuzzConditionEval privilege:FuzzMatchResource privilege:FuzzApplyChange privilege/service:FuzzParseToken"
+FUZZ_TARGETS="router:FuzzParseAttributes router:FuzzBinding router/redisstore:FuzzAppendRequest login:FuzzParseHash login/redisstore:FuzzAccountSubject login:FuzzParseCredential login/verify:FuzzVerify privilege:FuzzCompilePolicies privilege:FuzzConditionEval privilege:FuzzMatchResource privilege:FuzzApplyChange privilege/service:FuzzParseToken sdk/lane:FuzzExtract"
 FUZZTIME="${FUZZTIME:-10s}"
 
 section() {
