@@ -72,7 +72,7 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "greyrouter_privilege_l1_entries",
 			Help: "Decisions in the in-process cache (estimate).",
-		}, func() float64 { return float64(s.l1.len()) }),
+		}, func() float64 { return float64(s.l1.Len()) }),
 	)
 	return m
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/greyrouter/greyrouter/internal/apperr"
 	"github.com/greyrouter/greyrouter/internal/batchlog"
 	"github.com/greyrouter/greyrouter/privilege"
+	"github.com/greyrouter/greyrouter/privilege/cache"
 )
 
 // Options configure a Service; zero values take the defaults.
@@ -102,35 +103,26 @@ type Service struct {
 	opts  Options
 	now   func() time.Time
 
-	l1      *l1
-	l2      *l2                                        // nil without Redis
-	audit   *batchlog.Writer[privilege.DecisionRecord] // nil without Options.Audit
-	coarse  *coarseClock
-	metrics *metrics
+	l1       *cache.L1
+	l2       *l2                                        // nil without Redis
+	audit    *batchlog.Writer[privilege.DecisionRecord] // nil without Options.Audit
+	coarse   *cache.CoarseClock                         // nil when Options.Now is set
+	versions *cache.Versions                            // follows announcements and polls (events.go)
+	metrics  *metrics
 
 	// tenants is copied on write (under mu) so that a check finds its
 	// tenant with one atomic load and a map read.
-	mu       sync.Mutex
-	tenants  atomic.Pointer[map[string]*tenantState]
-	nextID   uint32
-	platform atomic.Int64 // the newest platform version known
+	mu      sync.Mutex
+	tenants atomic.Pointer[map[string]*tenantState]
 
-	subMu sync.Mutex
-	sub   *redis.PubSub // the current subscription; Close closes it
-
-	confirmed atomic.Int64 // Unix nanoseconds of the last confirmed poll
-	pollKick  chan struct{}
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
 	closeOnce sync.Once
 }
 
 // tenantState is what a replica knows of one tenant: the newest version
-// it has heard of and its compiled policy set.
+// it has heard of (the shared cache's record, whose ID keys L1) and its
+// compiled policy set.
 type tenantState struct {
-	id     uint32
-	name   string
-	known  atomic.Int64
+	*cache.Tenant
 	engine atomic.Pointer[privilege.Engine]
 	// compiling serializes loads of the tenant's set: one load serves
 	// every check waiting for it.
@@ -155,16 +147,17 @@ const (
 // and polls until Close.
 func New(ctx context.Context, store privilege.Store, opts Options) (*Service, error) {
 	opts.defaults()
-	s := &Service{store: store, rdb: opts.Redis, opts: opts, pollKick: make(chan struct{}, 1)}
+	s := &Service{store: store, rdb: opts.Redis, opts: opts}
 	s.tenants.Store(&map[string]*tenantState{})
 	if opts.Now != nil {
 		s.now = opts.Now
 	} else {
 		s.now = time.Now
-		s.coarse = newCoarseClock()
+		s.coarse = cache.NewCoarseClock()
 	}
 	s.metrics = newMetrics(opts.Metrics, s)
-	s.l1 = newL1(opts.L1Size, opts.L1TTL, s.nowNano)
+	s.versions = s.newVersions()
+	s.l1 = cache.NewL1(cache.L1Options{Size: opts.L1Size, TTL: opts.L1TTL, Now: s.nowNano})
 	if opts.Audit != nil {
 		s.audit = batchlog.New(opts.Audit.AddDecisions, opts.Log, batchlog.Options[privilege.DecisionRecord]{
 			Name:     "privilege decisions",
@@ -175,35 +168,22 @@ func New(ctx context.Context, store privilege.Store, opts Options) (*Service, er
 	if s.rdb != nil {
 		s.l2 = newL2(s.rdb, opts.KeyPrefix, opts.L2TTL, opts.L2Timeout, s.metrics)
 	}
-	if err := s.pollOnce(ctx); err != nil {
+	if err := s.versions.PollOnce(ctx); err != nil {
 		opts.Log.Warn("privilege: could not read the policy versions at start; will retry", "err", err)
 	}
-	bg, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	s.wg.Add(1)
-	go s.poll(bg)
-	if s.rdb != nil {
-		s.wg.Add(1)
-		go s.subscribe(bg)
-	}
+	s.versions.Start()
 	return s, nil
 }
 
 // Close stops following changes and writing the Redis cache.
 func (s *Service) Close() {
 	s.closeOnce.Do(func() {
-		s.cancel()
-		s.subMu.Lock()
-		if s.sub != nil {
-			_ = s.sub.Close() // a Receive blocked on the connection does not watch ctx
-		}
-		s.subMu.Unlock()
-		s.wg.Wait()
+		s.versions.Close()
 		if s.l2 != nil {
 			s.l2.close()
 		}
 		if s.coarse != nil {
-			s.coarse.close()
+			s.coarse.Close()
 		}
 		if s.audit != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -225,21 +205,10 @@ func (s *Service) nowNano() int64 {
 
 // KnownVersion returns the newest version of tenant ("" the platform)
 // this replica has heard of.
-func (s *Service) KnownVersion(tenant string) int64 {
-	if tenant == "" {
-		return s.platform.Load()
-	}
-	return s.tenant(tenant).known.Load()
-}
+func (s *Service) KnownVersion(tenant string) int64 { return s.versions.Known(tenant) }
 
 // Staleness is how long ago the versions were last confirmed by a poll.
-func (s *Service) Staleness() time.Duration {
-	c := s.confirmed.Load()
-	if c == 0 {
-		return time.Duration(1<<63 - 1)
-	}
-	return s.now().Sub(time.Unix(0, c))
-}
+func (s *Service) Staleness() time.Duration { return s.versions.Staleness() }
 
 // tenant returns the tenant's state, creating it on first use.
 func (s *Service) tenant(name string) *tenantState {
@@ -252,8 +221,7 @@ func (s *Service) tenant(name string) *tenantState {
 	if ts := old[name]; ts != nil {
 		return ts
 	}
-	s.nextID++
-	ts := &tenantState{id: s.nextID, name: name}
+	ts := &tenantState{Tenant: s.versions.Tenant(name)}
 	m := make(map[string]*tenantState, len(old)+1)
 	for k, v := range old {
 		m[k] = v
@@ -265,20 +233,7 @@ func (s *Service) tenant(name string) *tenantState {
 
 // learn records that tenant ("" the platform) is at version or later.
 func (s *Service) learn(tenant string, version int64, source string) {
-	known := &s.platform
-	if tenant != "" {
-		known = &s.tenant(tenant).known
-	}
-	for {
-		cur := known.Load()
-		if version <= cur {
-			return
-		}
-		if known.CompareAndSwap(cur, version) {
-			s.metrics.invalidations.WithLabelValues(source).Inc()
-			return
-		}
-	}
+	s.versions.Learn(tenant, version, source)
 }
 
 // CheckOptions qualify a check.
@@ -337,19 +292,19 @@ func (s *Service) check(ctx context.Context, req privilege.Request, o CheckOptio
 	// A token raises the floor of this check only: what the replica
 	// knows is raised by what the store confirms, so a forged token
 	// cannot make the replica wait for versions that never come.
-	v, pv := max(ts.known.Load(), wantV), max(s.platform.Load(), wantPV)
-	key := l1Key{tenant: ts.id, subject: req.Subject.ID, action: req.Action, resource: req.Resource.Name, version: v, platformVersion: pv}
+	v, pv := max(ts.Known(), wantV), max(s.versions.Platform(), wantPV)
+	key := cache.Key{Tenant: ts.ID(), Subject: req.Subject.ID, Action: req.Action, Resource: req.Resource.Name, Version: v, PlatformVersion: pv}
 	// Cached answers and compiled sets are trusted while the versions
 	// were confirmed within MaxStaleness; past it (the database and
 	// Redis both unreachable for that long) only a fresh load answers.
-	trusted := s.confirmed.Load() >= s.nowNano()-int64(s.opts.MaxStaleness)
+	trusted := s.versions.Confirmed() >= s.nowNano()-int64(s.opts.MaxStaleness)
 	if !trusted {
 		return s.uncached(ctx, req, o, ts, v, pv, wantV, wantPV, true)
 	}
 	if !o.Explain {
-		if e := s.l1.get(key); e != nil {
-			s.metrics.l1Hits[b2i(e.d.Allowed)].Inc()
-			d := e.d
+		if e := s.l1.Get(key); e != nil {
+			s.metrics.l1Hits[b2i(e.Decision.Allowed)].Inc()
+			d := e.Decision
 			d.Tier = TierL1
 			return d, ts, nil
 		}
@@ -367,7 +322,7 @@ func (s *Service) check(ctx context.Context, req privilege.Request, o CheckOptio
 		}
 		if ok {
 			d.Tier = TierL2
-			s.l1.put(key, d)
+			s.l1.Put(key, d)
 			s.metrics.count(TierL2, d.Allowed)
 			s.compileAsync(ts)
 			return d, ts, nil
@@ -388,7 +343,7 @@ func (s *Service) uncached(ctx context.Context, req privilege.Request, o CheckOp
 	case err == nil && (e.Version < wantV || e.PlatformVersion < wantPV):
 		return privilege.Decision{}, ts, apperr.New(apperr.Unavailable, "policy version %d (platform %d) of tenant %q is not in the store (it has %d, platform %d)", wantV, wantPV, req.Tenant, e.Version, e.PlatformVersion)
 	case err == nil:
-		d := s.evaluate(e, req, now, o.Explain, l1Key{tenant: ts.id, subject: req.Subject.ID, action: req.Action, resource: req.Resource.Name, version: e.Version, platformVersion: e.PlatformVersion}, TierL3)
+		d := s.evaluate(e, req, now, o.Explain, cache.Key{Tenant: ts.ID(), Subject: req.Subject.ID, Action: req.Action, Resource: req.Resource.Name, Version: e.Version, PlatformVersion: e.PlatformVersion}, TierL3)
 		if s.l2 != nil {
 			s.l2.put(s.l2.key(req.Tenant, e.Version, e.PlatformVersion, req.Subject.ID, req.Action, req.Resource.Name), d, now)
 		}
@@ -405,7 +360,7 @@ func (s *Service) uncached(ctx context.Context, req privilege.Request, o CheckOp
 	// The store is unreachable. A compiled set is still an answer when no
 	// token demands more and the versions were confirmed recently.
 	if e := ts.engine.Load(); e != nil && e.Version >= wantV && e.PlatformVersion >= wantPV && s.Staleness() <= s.opts.MaxStaleness && !o.Explain {
-		return s.evaluate(e, req, now, o.Explain, l1Key{}, TierStale), ts, nil
+		return s.evaluate(e, req, now, o.Explain, cache.Key{}, TierStale), ts, nil
 	}
 	s.opts.Log.Warn("privilege: policy store unreachable and nothing cached applies", "tenant", req.Tenant, "err", err)
 	return s.fail(req, ts, true, "the policy store is unreachable and no cached answer applies"), ts, nil
@@ -413,11 +368,11 @@ func (s *Service) uncached(ctx context.Context, req privilege.Request, o CheckOp
 
 // evaluate answers from a compiled set and caches the answer under key
 // (a zero key is not cached).
-func (s *Service) evaluate(e *privilege.Engine, req privilege.Request, now time.Time, explain bool, key l1Key, tier string) privilege.Decision {
+func (s *Service) evaluate(e *privilege.Engine, req privilege.Request, now time.Time, explain bool, key cache.Key, tier string) privilege.Decision {
 	d := e.Check(req, now, explain)
 	d.Tier = tier
-	if key.tenant != 0 {
-		s.l1.put(key, d)
+	if key.Tenant != 0 {
+		s.l1.Put(key, d)
 	}
 	s.metrics.count(tier, d.Allowed)
 	return d
@@ -448,7 +403,7 @@ func (s *Service) fail(req privilege.Request, ts *tenantState, unreachable bool,
 func (s *Service) compile(ctx context.Context, ts *tenantState, floor, platformFloor int64, reload bool) (*privilege.Engine, error) {
 	ts.compiling.Lock()
 	defer ts.compiling.Unlock()
-	floor, platformFloor = max(floor, ts.known.Load()), max(platformFloor, s.platform.Load())
+	floor, platformFloor = max(floor, ts.Known()), max(platformFloor, s.versions.Platform())
 	if e := ts.engine.Load(); !reload && e != nil && e.Version >= floor && e.PlatformVersion >= platformFloor {
 		return e, nil
 	}
@@ -458,26 +413,26 @@ func (s *Service) compile(ctx context.Context, ts *tenantState, floor, platformF
 	}
 	lctx, cancel := context.WithTimeout(ctx, loadTimeout)
 	defer cancel()
-	snap, err := s.store.Snapshot(lctx, ts.name)
+	snap, err := s.store.Snapshot(lctx, ts.Name())
 	if err != nil {
 		s.metrics.compileErrors.Inc()
 		if ctx.Err() == nil { // the store failed, not the caller
-			ts.failedAt, ts.failure = now, fmt.Errorf("load policy set of tenant %q: %w", ts.name, err)
+			ts.failedAt, ts.failure = now, fmt.Errorf("load policy set of tenant %q: %w", ts.Name(), err)
 		}
-		return nil, fmt.Errorf("load policy set of tenant %q: %w", ts.name, err)
+		return nil, fmt.Errorf("load policy set of tenant %q: %w", ts.Name(), err)
 	}
 	ts.failure = nil
 	s.metrics.compiles.Inc()
 	e, err := privilege.CompileSnapshot(snap)
 	if err != nil {
 		s.metrics.compileErrors.Inc()
-		s.opts.Log.Error("privilege: a stored policy set does not compile; its checks are denied", "tenant", ts.name, "version", snap.Version, "err", err)
+		s.opts.Log.Error("privilege: a stored policy set does not compile; its checks are denied", "tenant", ts.Name(), "version", snap.Version, "err", err)
 		return nil, err
 	}
 	if old := ts.engine.Load(); old == nil || old.Version < e.Version || old.Version == e.Version && old.PlatformVersion <= e.PlatformVersion {
 		ts.engine.Store(e)
 	}
-	s.learn(ts.name, e.Version, "load")
+	s.learn(ts.Name(), e.Version, "load")
 	s.learn("", e.PlatformVersion, "load")
 	return e, nil
 }
