@@ -18,6 +18,7 @@ type metrics struct {
 	l2Errors      prometheus.Counter
 	l2Dropped     prometheus.Counter
 	publishErrors prometheus.Counter
+	repairs       prometheus.Counter
 	pollErrors    prometheus.Counter
 }
 
@@ -51,6 +52,10 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 			Name: "greyrouter_privilege_publish_errors_total",
 			Help: "Policy changes committed but not announced on Redis (replicas learn them by polling).",
 		}),
+		repairs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "greyrouter_privilege_announcements_repaired_total",
+			Help: "Versions announced again by a poll because the Redis versions hash lagged the database (an announcement lost, Redis restarted empty).",
+		}),
 		pollErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "greyrouter_privilege_poll_errors_total",
 			Help: "Polls of the policy versions that reached neither the database nor Redis.",
@@ -64,7 +69,7 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 	if reg == nil {
 		return m
 	}
-	reg.MustRegister(m.checks, m.compiles, m.compileErrors, m.invalidations, m.l2Errors, m.l2Dropped, m.publishErrors, m.pollErrors,
+	reg.MustRegister(m.checks, m.compiles, m.compileErrors, m.invalidations, m.l2Errors, m.l2Dropped, m.publishErrors, m.repairs, m.pollErrors,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "greyrouter_privilege_version_staleness_seconds",
 			Help: "Seconds since the policy versions were last confirmed (by a poll of the database or Redis).",
