@@ -147,10 +147,10 @@ for target in $FUZZ_TARGETS; do
 	# failed, none is saved). That alone earns one retry; a real finding
 	# (a new file under testdata/fuzz) never does.
 	corpus="./${pkg#./}/testdata/fuzz/${name}"
-	before=$(ls "$corpus" 2>/dev/null | wc -l)
+	before=$(find "$corpus" -type f 2>/dev/null | wc -l || true)
 	if ! out=$(go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 2s "./${pkg#./}" 2>&1); then
 		echo "$out"
-		after=$(ls "$corpus" 2>/dev/null | wc -l)
+		after=$(find "$corpus" -type f 2>/dev/null | wc -l || true)
 		if [[ "$after" == "$before" ]] && grep -q "context deadline exceeded" <<<"$out"; then
 			echo "--- $pkg $name: fuzzer stopped late without a finding; retrying once"
 			go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 2s "./${pkg#./}"
