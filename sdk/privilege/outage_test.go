@@ -147,3 +147,28 @@ func TestAWriteMadeWhileRedisWasAwayReachesTheClientWhenItReturns(t *testing.T) 
 	lag := eventually(t, 5*time.Second, "the revocation reaches the client", func() bool { return !check(t, c, r, privilege.CheckOptions{}).Allowed })
 	t.Logf("revocation heard %v after Redis returned", lag)
 }
+
+// TestWithRedisAwayAChangeShowsWithinVersionsTrustAndCacheTTL stops
+// only Redis: checks keep being answered by greyrouter, none fails
+// closed, and a revocation made meanwhile shows once the versions are no
+// longer trusted and the cached answer is older than CacheTTL.
+func TestWithRedisAwayAChangeShowsWithinVersionsTrustAndCacheTTL(t *testing.T) {
+	g := newGreyrouter(t)
+	g.grant(t, "acme", "alice")
+	const trust, ttl = 500 * time.Millisecond, 300 * time.Millisecond
+	c := g.client(t, true, privilege.Options{VersionsTrust: trust, CacheTTL: ttl})
+	r := req("acme", "alice", "read", "orders/1")
+	check(t, c, r, privilege.CheckOptions{})
+	g.redis.Stop(t)
+	g.revoke(t, "acme", "alice") // not announced: Redis is away
+	lag := eventually(t, trust+ttl+time.Second, "the revocation shows without Redis", func() bool {
+		d := check(t, c, r, privilege.CheckOptions{})
+		if d.Tier == privilege.TierFailClosed || d.Tier == privilege.TierLocalStale {
+			t.Fatalf("greyrouter is up, yet %+v", d)
+		}
+		return !d.Allowed
+	})
+	t.Logf("revocation shown %v after the write, Redis away (VersionsTrust %v, CacheTTL %v)", lag, trust, ttl)
+	g.redis.Start(t)
+	eventually(t, 2*time.Second, "versions confirmed again after Redis returns", func() bool { return c.Staleness() < time.Second })
+}
