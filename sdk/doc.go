@@ -13,5 +13,15 @@
 // the principal in the request context, and answers 401 (or 503 while
 // the revocation state is stale) with greyrouter's JSON error.
 //
+// sdk/privilege is the privilege client and middleware: Check answers
+// "may this subject do this action on this resource" from an in-process
+// cache of the same kind as greyrouter's own (privilege/cache), kept
+// current by greyrouter's Redis announcements (or a short TTL without
+// Redis), else through the check API; RequirePermission and
+// RequirePermissionFunc (net/http and gin) guard routes with the
+// principal sdk/auth put in the context, answer 403 with the decision id,
+// and fail closed when greyrouter is unreachable and nothing cached
+// applies.
+//
 // It imports domain types only: never the server's gin handlers or gorm.
 package sdk
