@@ -38,6 +38,8 @@ func TestLayering(t *testing.T) {
 		{"login/httpapi", append([]string{"gorm.io/", "github.com/redis/go-redis", module + "login/sqlstore", module + "login/redisstore"}, routerAdapters...)},
 		{"privilege", frameworks},
 		{"privilege/sqlstore", []string{"github.com/gin-gonic/gin", "github.com/redis/go-redis", module + "router/", module + "login/"}},
+		// The cache is shared by the service and the SDK: no stores, no HTTP.
+		{"privilege/cache", []string{"github.com/gin-gonic/gin", "gorm.io/", module + "privilege/sqlstore", module + "privilege/service", module + "privilege/httpapi", module + "login/", module + "router/"}},
 		// The service works on the Store contract; HTTP stays out of it.
 		{"privilege/service", append([]string{"github.com/gin-gonic/gin", "gorm.io/", module + "privilege/sqlstore", module + "privilege/httpapi", module + "login/"}, routerAdapters...)},
 		{"privilege/httpapi", append([]string{"gorm.io/", module + "privilege/sqlstore"}, routerAdapters...)},
@@ -49,6 +51,9 @@ func TestLayering(t *testing.T) {
 		// The SDK never reaches the server's internals.
 		{"sdk", []string{"github.com/gin-gonic/gin", "gorm.io/", module + "router/httpapi", module + "router/sqlstore", module + "internal/dbx"}},
 		{"sdk/auth", []string{"gorm.io/", module + "login/httpapi", module + "login/sqlstore", module + "internal/httpx", module + "internal/dbx", module + "router/httpapi", module + "router/sqlstore"}},
+		{"sdk/privilege", []string{"gorm.io/", module + "privilege/service", module + "privilege/sqlstore", module + "privilege/httpapi", module + "login/httpapi", module + "internal/httpx", module + "internal/dbx", module + "router/httpapi", module + "router/sqlstore"}},
+		{"sdk/lane", append(frameworks, module+"router/", module+"login/", module+"privilege/")},
+		{"sdk/router", []string{"gorm.io/", module + "router/httpapi", module + "router/sqlstore", module + "internal/httpx", module + "internal/dbx", module + "login/httpapi", module + "privilege/"}},
 		{"sdk/registry", []string{"github.com/gin-gonic/gin", "gorm.io/", "github.com/redis/go-redis", module + "router/httpapi", module + "router/sqlstore", module + "router/redisstore", module + "internal/dbx"}},
 	}
 	for _, r := range rules {

@@ -32,6 +32,12 @@
 // passing it is answered from that version or a later one, whatever the
 // replica has heard, and never from anything older.
 //
+// The L1, the coarse clock and the version following (announcements,
+// subscription, polls) live in privilege/cache, shared with the SDK's
+// privilege client (sdk/privilege), which follows the same announcements
+// from Redis alone; the service polls the database first and repairs the
+// Redis versions hash where it lags.
+//
 // Failure: when the database is unreachable, a compiled set is still used
 // while the versions were confirmed within MaxStaleness (tier "stale"
 // when a newer version is known but cannot be loaded). When nothing
