@@ -1,0 +1,272 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/greyrouter/greyrouter/sdk/lane"
+)
+
+// Transport is an http.RoundTripper that routes each request the way the
+// router decides: it resolves the request's service for its tenant,
+// sends a copy of the request to the chosen instance, reports the outcome
+// and keeps the request in its release lane for the next hop.
+//
+//	hc := &http.Client{Transport: &router.Transport{Client: c, Reporter: rep,
+//		Tenant: func(r *http.Request) string { return auth.FromContext(r.Context()).Tenant }}}
+//	resp, err := hc.Get("http://orders/api/v1/orders/42")
+//
+// The service is the request URL's host name ("orders" above) unless
+// Service says otherwise; the copy goes to the instance's address with
+// the same scheme, path and query, and with the original Host header, so
+// the instance sees the service name it was called by. The caller's
+// request is never changed.
+//
+// Outcomes: a transport error or a status of 500 and above counts as an
+// error, anything else as a success, reported once the response body is
+// read to its end or closed (so that a least-connections lease covers the
+// whole response). A call the caller cancelled says nothing against the
+// instance: it is reported as a success, to release its lease without
+// counting against the circuit.
+//
+// Retries: when the connection to the instance fails before a response
+// (refused, reset, a dial error), an idempotent request (GET, HEAD,
+// OPTIONS, TRACE, PUT, DELETE, or one with an Idempotency-Key header)
+// whose body can be sent again (none, or GetBody set) is sent once more
+// to another instance: the next decision that names a different one. The
+// router may name the failed instance again (consistent hashing does, for
+// the same key); after two such decisions the request fails with the
+// connection error. Nothing is retried once a response has arrived,
+// whatever its status.
+//
+// Lanes: the request's lane (lane.FromContext, else the lane in its own
+// baggage header) goes out in the baggage header with this hop's choice
+// added: the service pinned to the version chosen, the tenant routed for,
+// and the revision of the first decision. Resolve does not take the lane
+// into account yet: it decides as it would without one.
+type Transport struct {
+	// Client decides. Required.
+	Client *Client
+	// Reporter receives the outcomes; nil reports nothing (leases then
+	// expire after the service's lease time).
+	Reporter *Reporter
+	// Base sends the rewritten request; http.DefaultTransport when nil.
+	Base http.RoundTripper
+	// Tenant names the tenant a request is for, normally from the
+	// authenticated principal. Default: the tenant of the request's lane.
+	// A request without a tenant fails with ErrInvalid.
+	Tenant func(*http.Request) string
+	// Service names the service a request is for. Default: the request
+	// URL's host name, without the port.
+	Service func(*http.Request) string
+	// Options gives a request's sticky key, headers and attributes for
+	// Resolve. Default: none.
+	Options func(*http.Request) ResolveOptions
+}
+
+var _ http.RoundTripper = (*Transport)(nil)
+
+// maxReResolves bounds the decisions a retry makes looking for another
+// instance.
+const maxReResolves = 2
+
+// RoundTrip routes req; see Transport.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	l, ok := lane.FromContext(ctx)
+	if !ok {
+		if fromHeader, found, err := lane.Extract(req.Header); err == nil && found {
+			l = fromHeader
+		}
+	}
+	tenant := l.Tenant
+	if t.Tenant != nil {
+		tenant = t.Tenant(req)
+	}
+	service := req.URL.Hostname()
+	if t.Service != nil {
+		service = t.Service(req)
+	}
+	if tenant == "" || service == "" {
+		closeBody(req)
+		return nil, fmt.Errorf("%w: sdk/router: no tenant or service for %s %s", ErrInvalid, req.Method, req.URL.Redacted())
+	}
+	var opts ResolveOptions
+	if t.Options != nil {
+		opts = t.Options(req)
+	}
+	in, err := t.Client.Resolve(ctx, tenant, service, opts)
+	if err != nil {
+		closeBody(req)
+		return nil, fmt.Errorf("sdk/router: route %s %s for %s: %w", req.Method, service, tenant, err)
+	}
+	retry := replayable(req)
+	resp, err := t.send(req, req.Body, in, l, tenant)
+	if err == nil || !retry || !connectionFailed(ctx, err) {
+		return resp, err
+	}
+	next, ok := t.another(ctx, tenant, service, opts, in)
+	if !ok {
+		return nil, err
+	}
+	body := req.Body
+	if req.GetBody != nil {
+		if body, err = req.GetBody(); err != nil {
+			if next.Lease != "" {
+				t.report(next, true, 0) // never called: release its lease
+			}
+			return nil, fmt.Errorf("sdk/router: body for the retry of %s %s: %w", req.Method, service, err)
+		}
+	}
+	return t.send(req, body, next, l, tenant)
+}
+
+// send sends a copy of req with body to in and reports the outcome.
+func (t *Transport) send(req *http.Request, body io.ReadCloser, in Instance, l lane.Lane, tenant string) (*http.Response, error) {
+	out := req.Clone(req.Context())
+	out.Body = body
+	if out.Host == "" {
+		out.Host = req.URL.Host
+	}
+	out.URL.Host = in.Address
+	hop := l.WithPin(in.Service, in.Version)
+	hop.Tenant = tenant
+	if hop.Revision == 0 {
+		hop.Revision = in.Revision
+	}
+	if err := lane.Inject(out.Header, hop); err != nil {
+		// The caller's baggage header is malformed or full: this hop's
+		// lane goes out alone.
+		out.Header.Del(lane.Header)
+		_ = lane.Inject(out.Header, hop)
+	}
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	start := time.Now()
+	resp, err := base.RoundTrip(out)
+	took := time.Since(start)
+	if err != nil {
+		// A cancelled call is not the instance's fault.
+		abandoned := errors.Is(err, context.Canceled) && req.Context().Err() != nil
+		t.report(in, abandoned, took)
+		return nil, err
+	}
+	ok := resp.StatusCode < http.StatusInternalServerError
+	if t.Reporter == nil {
+		return resp, nil
+	}
+	if resp.Body == nil || resp.StatusCode == http.StatusSwitchingProtocols {
+		// An upgraded connection's body must stay what it is.
+		t.report(in, ok, took)
+		return resp, nil
+	}
+	resp.Body = &reportingBody{body: resp.Body, r: t.Reporter, ctx: req.Context(), in: in, ok: ok, took: took}
+	return resp, nil
+}
+
+// another resolves again for a retry, looking for an instance other than
+// failed. A decision that names failed again holds no connection, so its
+// lease (if any) is released at once.
+func (t *Transport) another(ctx context.Context, tenant, service string, opts ResolveOptions, failed Instance) (Instance, bool) {
+	for range maxReResolves {
+		in, err := t.Client.Resolve(ctx, tenant, service, opts)
+		if err != nil {
+			return Instance{}, false
+		}
+		if in.ID != failed.ID {
+			return in, true
+		}
+		if in.Lease != "" {
+			t.report(in, false, 0)
+		}
+	}
+	return Instance{}, false
+}
+
+func (t *Transport) report(in Instance, ok bool, took time.Duration) {
+	if t.Reporter != nil {
+		t.Reporter.Report(in, ok, took)
+	}
+}
+
+// replayable reports whether req may be sent a second time: an
+// idempotent method or an idempotency key, and a body that can be had
+// again.
+func replayable(req *http.Request) bool {
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		return false
+	}
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	_, key := req.Header["Idempotency-Key"]
+	_, xkey := req.Header["X-Idempotency-Key"]
+	return key || xkey
+}
+
+// connectionFailed reports whether err says the connection failed before
+// any response: a dial error, a refused or reset connection, or one closed
+// without an answer. The caller's own cancellation or deadline is not.
+func connectionFailed(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}
+
+// reportingBody reports the call's outcome when the response body has
+// been read to its end or closed, whichever comes first; a read that
+// fails midway makes it an error, unless the caller cancelled.
+type reportingBody struct {
+	body io.ReadCloser
+	r    *Reporter
+	ctx  context.Context
+	in   Instance
+	ok   bool
+	took time.Duration
+	done atomic.Bool
+}
+
+func (b *reportingBody) Read(p []byte) (int, error) {
+	n, err := b.body.Read(p)
+	switch {
+	case err == io.EOF:
+		b.finish(b.ok)
+	case err != nil && b.ctx.Err() == nil:
+		b.finish(false)
+	}
+	return n, err
+}
+
+func (b *reportingBody) Close() error {
+	err := b.body.Close()
+	b.finish(b.ok)
+	return err
+}
+
+func (b *reportingBody) finish(ok bool) {
+	if b.done.CompareAndSwap(false, true) {
+		b.r.Report(b.in, ok, b.took)
+	}
+}
