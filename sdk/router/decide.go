@@ -16,10 +16,13 @@ func (t *table) decide(tenant, service string, opts ResolveOptions) (Instance, e
 	if st == nil {
 		return Instance{}, fmt.Errorf("%w: service %q", ErrNotFound, service)
 	}
-	if _, ok := t.tenants[tenant]; !ok {
-		return Instance{}, fmt.Errorf("%w: tenant %q", ErrNotFound, tenant)
-	}
+	// A bound tenant is a known one: only others are looked up.
 	b := st.bindings[tenant]
+	if b == nil {
+		if _, ok := t.tenants[tenant]; !ok {
+			return Instance{}, fmt.Errorf("%w: tenant %q", ErrNotFound, tenant)
+		}
+	}
 	req := routing.Request{Tenant: tenant, Service: service, Key: opts.Key, Headers: opts.Headers, Attributes: opts.Attributes}
 	rnd := rand.Float64()
 	vc := routing.ChooseVersion(st.svc, b, req, rnd)

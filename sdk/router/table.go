@@ -1,6 +1,7 @@
 package router
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -57,6 +58,7 @@ func compile(s *routing.RoutingSnapshot) (*table, error) {
 	for _, name := range s.Tenants {
 		t.tenants[name] = struct{}{}
 	}
+	sh := sharer{strs: map[string]string{}, rules: map[string][]routing.Rule{}}
 	for i := range s.Services {
 		sr := &s.Services[i]
 		if !slices.Contains(routing.Strategies, sr.Strategy) {
@@ -71,6 +73,7 @@ func compile(s *routing.RoutingSnapshot) (*table, error) {
 			b := &sr.Bindings[j]
 			// ChooseVersion tries rules in slice order.
 			routing.SortRules(b.Rules)
+			sh.binding(b)
 			st.bindings[b.Tenant] = b
 		}
 		for j := range sr.Versions {
@@ -134,4 +137,50 @@ func compileVersion(service string, v *routing.VersionRoutes, panicPercent int) 
 		}
 	}
 	return vt
+}
+
+// sharer makes bindings share what they repeat: one copy of each string
+// (modes, versions, sticky sources) and of each distinct rule list. A
+// decoded snapshot holds every string in an allocation of its own; with
+// thousands of tenants a decision would read each from a cold cache line,
+// while shared copies stay warm.
+type sharer struct {
+	strs  map[string]string
+	rules map[string][]routing.Rule
+}
+
+func (sh sharer) str(s string) string {
+	if c, ok := sh.strs[s]; ok {
+		return c
+	}
+	sh.strs[s] = s
+	return s
+}
+
+func (sh sharer) binding(b *routing.Binding) {
+	b.Mode = routing.BindingMode(sh.str(string(b.Mode)))
+	b.Version, b.Baseline, b.Candidate, b.Sticky = sh.str(b.Version), sh.str(b.Baseline), sh.str(b.Candidate), sh.str(b.Sticky)
+	if len(b.Rules) == 0 {
+		return
+	}
+	key, err := json.Marshal(b.Rules)
+	if err != nil {
+		return
+	}
+	if rules, ok := sh.rules[string(key)]; ok {
+		b.Rules = rules
+		return
+	}
+	for i := range b.Rules {
+		r := &b.Rules[i]
+		r.Version = sh.str(r.Version)
+		for j := range r.When {
+			c := &r.When[j]
+			c.Source, c.Name, c.Op = sh.str(c.Source), sh.str(c.Name), sh.str(c.Op)
+			for k := range c.Values {
+				c.Values[k] = sh.str(c.Values[k])
+			}
+		}
+	}
+	sh.rules[string(key)] = b.Rules
 }
