@@ -23,5 +23,13 @@
 // and fail closed when greyrouter is unreachable and nothing cached
 // applies.
 //
+// sdk/router is the router client: Resolve(ctx, tenant, service, opts)
+// decides a version and instance in-process from the routing snapshot the
+// router publishes (GET /api/v1/routing-snapshot, long-polled; the last
+// good snapshot keeps deciding through outages, optionally from a file
+// across restarts, with its staleness reported), or remotely through the
+// router's resolve API or one EVALSHA on the router's Redis. Local and
+// remote decisions agree (a differential test checks it).
+//
 // It imports domain types only: never the server's gin handlers or gorm.
 package sdk
