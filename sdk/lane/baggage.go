@@ -48,32 +48,28 @@ func parseBaggage(s string) ([]member, error) {
 	return out, nil
 }
 
-// formatBaggage renders members, percent-encoding values.
-func formatBaggage(ms []member) string {
-	parts := make([]string, len(ms))
-	for i, m := range ms {
-		p := m.key + "=" + escapeValue(m.value)
-		if m.props != "" {
-			p += ";" + m.props
-		}
-		parts[i] = p
-	}
-	return strings.Join(parts, ",")
+// writeMember writes key=value with the value percent-encoded.
+func writeMember(b *strings.Builder, key, value string) {
+	b.WriteString(key)
+	b.WriteByte('=')
+	writeValue(b, value)
 }
 
-// escapeValue percent-encodes what a baggage value may not hold: controls,
+const hexDigits = "0123456789ABCDEF"
+
+// writeValue percent-encodes what a baggage value may not hold: controls,
 // space, '"', ',', ';', '\\', '%' and non-ASCII bytes.
-func escapeValue(s string) string {
-	var b strings.Builder
+func writeValue(b *strings.Builder, s string) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\' || c == '%' {
-			fmt.Fprintf(&b, "%%%02X", c)
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
 			continue
 		}
 		b.WriteByte(c)
 	}
-	return b.String()
 }
 
 // isToken reports whether s is an RFC 7230 token.

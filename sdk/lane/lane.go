@@ -137,45 +137,73 @@ func Extract(h http.Header) (Lane, bool, error) {
 
 // Inject writes l into h's baggage header, replacing earlier greyrouter
 // members and keeping every other member. A zero lane removes greyrouter
-// members only.
+// members only. It runs on every outgoing call, so it writes into one
+// pre-sized buffer and parses the existing header only when there is one.
 func Inject(h http.Header, l Lane) error {
-	var kept []member
+	if len(l.Pins) > MaxPins {
+		return fmt.Errorf("lane: more than %d pinned services", MaxPins)
+	}
+	var b strings.Builder
+	b.Grow(128)
+	n := 0
+	sep := func() {
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		n++
+	}
 	if values := h.Values(Header); len(values) > 0 {
 		members, err := parseBaggage(strings.Join(values, ","))
 		if err != nil {
 			return err
 		}
 		for _, m := range members {
-			if !strings.HasPrefix(m.key, prefix) {
-				kept = append(kept, m)
+			if strings.HasPrefix(m.key, prefix) {
+				continue
+			}
+			sep()
+			writeMember(&b, m.key, m.value)
+			if m.props != "" {
+				b.WriteByte(';')
+				b.WriteString(m.props)
 			}
 		}
 	}
 	if l.Tenant != "" {
-		kept = append(kept, member{key: keyTenant, value: l.Tenant})
+		sep()
+		writeMember(&b, keyTenant, l.Tenant)
 	}
 	if l.Name != "" {
-		kept = append(kept, member{key: keyLane, value: l.Name})
+		sep()
+		writeMember(&b, keyLane, l.Name)
 	}
 	if l.Revision != 0 {
-		kept = append(kept, member{key: keyRev, value: strconv.FormatInt(l.Revision, 10)})
+		sep()
+		b.WriteString(keyRev)
+		b.WriteByte('=')
+		b.WriteString(strconv.FormatInt(l.Revision, 10))
 	}
 	if len(l.Pins) > 0 {
-		if len(l.Pins) > MaxPins {
-			return fmt.Errorf("lane: more than %d pinned services", MaxPins)
-		}
-		kept = append(kept, member{key: keyPins, value: formatPins(l.Pins)})
+		sep()
+		b.WriteString(keyPins)
+		b.WriteByte('=')
+		writePins(&b, l.Pins)
 	}
-	out := formatBaggage(kept)
-	if len(out) > MaxHeaderBytes || len(kept) > MaxMembers {
+	if b.Len() > MaxHeaderBytes || n > MaxMembers {
 		return fmt.Errorf("lane: the baggage header would exceed %d bytes or %d members", MaxHeaderBytes, MaxMembers)
 	}
-	h.Del(Header)
-	if out != "" {
-		h.Set(Header, out)
+	if b.Len() == 0 {
+		delete(h, Header)
+		delete(h, canonicalHeader)
+		return nil
 	}
+	delete(h, Header)
+	h[canonicalHeader] = []string{b.String()}
 	return nil
 }
+
+// canonicalHeader is Header as net/http keys it.
+const canonicalHeader = "Baggage"
 
 // Middleware puts the lane of each request (if any) in its context. A
 // malformed baggage header is ignored: the request travels in the
@@ -190,23 +218,38 @@ func Middleware(next http.Handler) http.Handler {
 }
 
 // pins are "service:version" pairs joined by ';', each part
-// percent-encoded so names cannot break the format.
-func formatPins(pins map[string]string) string {
-	services := make([]string, 0, len(pins))
+// percent-encoded so names cannot break the format; the list is then a
+// baggage value, so its own '%' and ';' are encoded once more.
+func writePins(b *strings.Builder, pins map[string]string) {
+	var buf [8]string
+	services := buf[:0]
+	if len(pins) > len(buf) {
+		services = make([]string, 0, len(pins))
+	}
 	for s := range pins {
 		services = append(services, s)
 	}
 	slices.Sort(services)
-	parts := make([]string, len(services))
 	for i, s := range services {
-		parts[i] = escapePin(s) + ":" + escapePin(pins[s])
+		if i > 0 {
+			b.WriteString("%3B") // ';' inside a baggage value
+		}
+		writeValue(b, escapePin(s))
+		b.WriteByte(':')
+		writeValue(b, escapePin(pins[s]))
 	}
-	return strings.Join(parts, ";")
 }
 
 // escapePin percent-encodes a name for the pins list (':' and ';'
-// included).
-func escapePin(s string) string { return strings.ReplaceAll(url.PathEscape(s), ":", "%3A") }
+// included); plain names, the usual case, are returned as they are.
+func escapePin(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return strings.ReplaceAll(url.PathEscape(s), ":", "%3A")
+		}
+	}
+	return s
+}
 
 func parsePins(s string) (map[string]string, error) {
 	pins := map[string]string{}

@@ -106,3 +106,14 @@ func FuzzExtract(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkInject(b *testing.B) {
+	l := lane.Lane{Tenant: "acme", Name: "v2", Revision: 42, Pins: map[string]string{"orders": "v2"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		h := http.Header{}
+		if err := lane.Inject(h, l.WithPin("billing", "v2")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
