@@ -1,11 +1,12 @@
-// Package sdk will be the Go SDK that calling services embed: router
-// client, auth middleware and privilege middleware (see the SDK issue).
-// Until they exist services call the HTTP API described in
-// docs/openapi.yaml.
+// Package sdk is the Go SDK that calling services embed: the router
+// client, auth middleware and privilege middleware, lanes and
+// registration (see the SDK issue; what is still missing is listed in
+// README.md, "The Go SDK"). Everything it does is also reachable through
+// the HTTP API described in docs/openapi.yaml.
 //
-// Implemented so far: sdk/registry, which registers a service's own
-// instance (through the router's API or Nacos), keeps it alive, and drains
-// and deregisters it on shutdown.
+// sdk/registry registers a service's own instance (through the router's
+// API or Nacos), keeps it alive, and drains and deregisters it on
+// shutdown.
 //
 // sdk/auth is the authentication middleware for net/http and gin: it
 // verifies access tokens in the service's process (greyrouter's JWKS,
@@ -29,7 +30,17 @@
 // good snapshot keeps deciding through outages, optionally from a file
 // across restarts, with its staleness reported), or remotely through the
 // router's resolve API or one EVALSHA on the router's Redis. Local and
-// remote decisions agree (a differential test checks it).
+// remote decisions agree (a differential test checks it). Its Reporter
+// sends outcomes (ok/error, latency, least-connections leases) in
+// batches without blocking the caller, and Transport is an
+// http.RoundTripper that resolves, sends to the chosen instance, reports,
+// retries idempotent requests once on another instance when the
+// connection fails, and carries the lane on.
+//
+// sdk/lane carries a request's release lane (tenant, lane, router
+// revision, the versions chosen so far) across hops in W3C baggage. The
+// router does not yet choose versions by lane (STRICT/PERMISSIVE
+// bindings are future work): the lane is carried, not enforced.
 //
 // It imports domain types only: never the server's gin handlers or gorm.
 package sdk
