@@ -58,9 +58,14 @@ type local struct {
 	// installMu orders installs (the loop and Refresh) and file writes.
 	installMu sync.Mutex
 	// confirmed is when the router last vouched for the table (unix ns);
-	// polling is when the long poll in progress started (0: none).
+	// polling is when the long poll in progress started (0: none);
+	// vouched is whether the last fetch succeeded: only then does a long
+	// poll in progress count as the router vouching (a poll sent to a
+	// router that just failed, or to one never reached since a start
+	// from the snapshot file, proves nothing until it answers).
 	confirmed atomic.Int64
 	polling   atomic.Int64
+	vouched   atomic.Bool
 	metrics   *localMetrics
 }
 
@@ -176,9 +181,11 @@ func (l *local) sync(ctx context.Context, poll bool) error {
 	start := time.Now()
 	res, err := l.fetch.fetch(ctx, q)
 	if err != nil {
+		l.vouched.Store(false)
 		l.metrics.syncs.WithLabelValues("error").Inc()
 		return err
 	}
+	l.vouched.Store(true)
 	if res.snap == nil || (cur != nil && res.snap.ETag == cur.etag) {
 		l.metrics.syncs.WithLabelValues("unchanged").Inc()
 		l.confirm(start)
@@ -225,7 +232,7 @@ func (l *local) confirm(t time.Time) {
 // staleness: see Client.Staleness. A poll counts until its wait (plus a
 // grace for the answer to arrive) is over.
 func (l *local) staleness(now time.Time) time.Duration {
-	if p := l.polling.Load(); p != 0 && now.Before(time.Unix(0, p).Add(l.cfg.PollWait+5*time.Second)) {
+	if p := l.polling.Load(); p != 0 && l.vouched.Load() && now.Before(time.Unix(0, p).Add(l.cfg.PollWait+5*time.Second)) {
 		return 0
 	}
 	c := l.confirmed.Load()
