@@ -16,8 +16,18 @@ const Buckets = 10000
 // computes exactly this with redis.sha1hex, and the SDK can compute it
 // in-process, so every decider agrees.
 func Bucket(salt, tenant, key string) int {
-	h := sha1.Sum([]byte(salt + ":" + tenant + ":" + key))
+	var buf [128]byte // usual inputs hash without a heap allocation
+	h := sha1.Sum(join3(buf[:0], salt, tenant, key))
 	return int(binary.BigEndian.Uint32(h[:4]) % Buckets)
+}
+
+// join3 appends "a:b:c" to dst.
+func join3(dst []byte, a, b, c string) []byte {
+	dst = append(dst, a...)
+	dst = append(dst, ':')
+	dst = append(dst, b...)
+	dst = append(dst, ':')
+	return append(dst, c...)
 }
 
 // InCandidate reports whether a bucket falls in a split's candidate share.
@@ -147,7 +157,9 @@ func SmoothWRR(weights, current []int) int {
 // "key:id". The instance with the highest score wins; adding or removing one
 // instance moves only the keys that instance wins or held.
 func HashScore(key, id string, weight int) float64 {
-	h := sha1.Sum([]byte(key + ":" + id))
+	var buf [128]byte
+	b := append(append(append(buf[:0], key...), ':'), id...)
+	h := sha1.Sum(b)
 	u := (float64(binary.BigEndian.Uint32(h[:4])) + 0.5) / 4294967296.0
 	return -float64(weight) / math.Log(u)
 }
