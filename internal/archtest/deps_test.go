@@ -44,6 +44,8 @@ func TestLayering(t *testing.T) {
 		{"privilege/service", append([]string{"github.com/gin-gonic/gin", "gorm.io/", module + "privilege/sqlstore", module + "privilege/httpapi", module + "login/"}, routerAdapters...)},
 		{"privilege/httpapi", append([]string{"gorm.io/", module + "privilege/sqlstore"}, routerAdapters...)},
 		{"internal/batchlog", frameworks},
+		// The error shape the SDK shares with the server: no gin.
+		{"internal/httperr", frameworks},
 		// Adapters speak domain terms and do not import each other.
 		{"router/redisstore", []string{"github.com/gin-gonic/gin", "gorm.io/", module + "router/sqlstore", module + "router/httpapi"}},
 		{"router/sqlstore", []string{"github.com/gin-gonic/gin", "github.com/redis/go-redis", module + "router/redisstore", module + "router/httpapi"}},

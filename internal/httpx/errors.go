@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/greyrouter/greyrouter/internal/apperr"
+	"github.com/greyrouter/greyrouter/internal/httperr"
 )
 
 // MaxBodyBytes caps every request body.
@@ -35,17 +36,12 @@ var StatusOf = map[apperr.Code]int{
 	apperr.Internal:        http.StatusInternalServerError,
 }
 
-// ErrorBody is the one JSON error shape: {"error": {code, message, details}}.
-type ErrorBody struct {
-	Error ErrorDoc `json:"error"`
-}
+// ErrorBody is the one JSON error shape (internal/httperr, shared with
+// the SDK).
+type ErrorBody = httperr.Body
 
 // ErrorDoc is the inside of ErrorBody.
-type ErrorDoc struct {
-	Code    apperr.Code       `json:"code"`
-	Message string            `json:"message"`
-	Details map[string]string `json:"details,omitempty"`
-}
+type ErrorDoc = httperr.Doc
 
 // WriteError writes the one JSON error shape. Internal errors are logged in
 // full and shown to the caller only as "internal error".

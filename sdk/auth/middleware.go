@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/greyrouter/greyrouter/internal/apperr"
+	"github.com/greyrouter/greyrouter/internal/httperr"
 	"github.com/greyrouter/greyrouter/login"
 )
 
@@ -89,24 +89,8 @@ func (a *Authenticator) reject(w http.ResponseWriter, r *http.Request, err error
 	writeError(w, http.StatusUnauthorized, apperr.Unauthenticated, msg)
 }
 
-// errorBody is greyrouter's one JSON error shape (internal/httpx), spelt
-// out here so that the SDK does not reach into the server's HTTP layer.
-type errorBody struct {
-	Error errorDoc `json:"error"`
-}
-
-type errorDoc struct {
-	Code    apperr.Code `json:"code"`
-	Message string      `json:"message"`
-}
-
 func writeError(w http.ResponseWriter, status int, code apperr.Code, msg string) {
-	body, _ := json.Marshal(errorBody{Error: errorDoc{Code: code, Message: msg}}) // cannot fail
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	httperr.Write(w, status, httperr.Doc{Code: code, Message: msg})
 }
 
 // quotable keeps what RFC 6750 allows in error_description: printable

@@ -2,12 +2,12 @@ package privilege
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/greyrouter/greyrouter/internal/httperr"
 	"github.com/greyrouter/greyrouter/login"
 )
 
@@ -163,22 +163,7 @@ func (g *guard) decide(ctx context.Context, r *http.Request, res Resource, env m
 		Details: map[string]string{"reason": "the privilege check failed"}}
 }
 
-// errorDoc is the inside of greyrouter's one JSON error shape
-// (internal/httpx), spelt out here so that the SDK does not reach into
-// the server's HTTP layer.
-type errorDoc struct {
-	Code    string            `json:"code"`
-	Message string            `json:"message"`
-	Details map[string]string `json:"details,omitempty"`
-}
+// errorDoc is greyrouter's one JSON error shape (internal/httperr).
+type errorDoc = httperr.Doc
 
-func writeError(w http.ResponseWriter, status int, e *errorDoc) {
-	body, _ := json.Marshal(struct {
-		Error *errorDoc `json:"error"`
-	}{e}) // cannot fail
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
+func writeError(w http.ResponseWriter, status int, e *errorDoc) { httperr.Write(w, status, *e) }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/greyrouter/greyrouter/internal/httperr"
 	"io"
 	"net/http"
 	"net/url"
@@ -57,13 +58,7 @@ type checkBody struct {
 }
 
 // errorBody is greyrouter's one JSON error shape.
-type errorBody struct {
-	Error struct {
-		Code    string            `json:"code"`
-		Message string            `json:"message"`
-		Details map[string]string `json:"details"`
-	} `json:"error"`
-}
+type errorBody = httperr.Body
 
 // maxAnswer bounds the body read from greyrouter.
 const maxAnswer = 1 << 20
@@ -106,7 +101,7 @@ func (c *Client) remote(ctx context.Context, req Request, o CheckOptions) (Decis
 		e := &Error{Status: resp.StatusCode, Code: "unknown", Message: http.StatusText(resp.StatusCode)}
 		var eb errorBody
 		if json.Unmarshal(b, &eb) == nil && eb.Error.Code != "" {
-			e.Code, e.Message, e.Details = eb.Error.Code, eb.Error.Message, eb.Error.Details
+			e.Code, e.Message, e.Details = string(eb.Error.Code), eb.Error.Message, eb.Error.Details
 		}
 		return Decision{}, e
 	}
