@@ -47,6 +47,13 @@ type ResolveOptions struct {
 	Headers map[string]string
 	// Attributes are request attributes (plan, beta, region, ...).
 	Attributes map[string]string
+	// Lane is the release lane the request travels in (lane.Lane.Name of
+	// the incoming request; Transport sets it). Unless the tenant's
+	// binding ignores lanes, a service that has a version of that name
+	// serves the request with it; when it has none, a strict binding
+	// fails the decision (ErrNotFound) and a permissive one (the default)
+	// decides as it would without a lane.
+	Lane string
 }
 
 // HeadersFrom converts HTTP headers into ResolveOptions.Headers: names in
@@ -74,9 +81,14 @@ type Instance struct {
 	// Metadata is shared with the client's snapshot: read it, never
 	// change it.
 	Metadata map[string]string
-	// Reason is "rule", "pin", "split_candidate", "split_baseline" or
-	// "default".
+	// Reason is "lane", "rule", "pin", "split_candidate",
+	// "split_baseline" or "default".
 	Reason string
+	// Lane is the lane the request travels in after this hop: the lane it
+	// came in (followed or not), else the version chosen when it is not
+	// the service's default version, else "" (the baseline). Transport
+	// sends it on as the lane of the next hop.
+	Lane string
 	// Revision is the routing configuration revision decided on: the
 	// snapshot's in local mode, the service's projected table's remotely.
 	Revision int64

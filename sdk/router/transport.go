@@ -47,10 +47,11 @@ import (
 // whatever its status.
 //
 // Lanes: the request's lane (lane.FromContext, else the lane in its own
-// baggage header) goes out in the baggage header with this hop's choice
-// added: the service pinned to the version chosen, the tenant routed for,
-// and the revision of the first decision. Resolve does not take the lane
-// into account yet: it decides as it would without one.
+// baggage header) is followed when it was entered for the tenant routed
+// for (ResolveOptions.Lane), and goes out in the baggage header with this
+// hop's choice added: the service pinned to the version chosen, the lane
+// the decision left the request in (Instance.Lane), the tenant routed
+// for, and the revision of the first decision.
 type Transport struct {
 	// Client decides. Required.
 	Client *Client
@@ -102,6 +103,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.Options != nil {
 		opts = t.Options(req)
 	}
+	if opts.Lane == "" && l.Tenant == tenant {
+		// A lane is followed only for the tenant it was entered for.
+		opts.Lane = l.Name
+	}
 	in, err := t.Client.Resolve(ctx, tenant, service, opts)
 	if err != nil {
 		closeBody(req)
@@ -138,6 +143,7 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, in Instance, l l
 	out.URL.Host = in.Address
 	hop := l.WithPin(in.Service, in.Version)
 	hop.Tenant = tenant
+	hop.Name = in.Lane
 	if hop.Revision == 0 {
 		hop.Revision = in.Revision
 	}
