@@ -3,9 +3,13 @@ package router
 import (
 	"crypto/sha1"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/greyrouter/greyrouter/internal/apperr"
 )
 
 // Buckets is the number of sticky buckets; Percent basis points compare to it.
@@ -95,13 +99,58 @@ type VersionChoice struct {
 	Rule int
 	// Bucket is the sticky bucket for splits, -1 when none was computed.
 	Bucket int
+	// Lane is the lane the request travels in after this hop (LaneAfter).
+	Lane string
 }
 
-// ChooseVersion is the pure version step shared by every decider: match
-// rules by priority, then the pin or the sticky split, then the service
-// default. Rules must already be sorted (SortRules). A split without a
-// sticky key uses random (0 <= random < 1) to pick a bucket, unsticky.
-func ChooseVersion(svc Service, b *Binding, req Request, random float64) VersionChoice {
+// ChooseVersion is the pure version step shared by every decider. A
+// request in a lane whose binding does not ignore lanes goes to the
+// service's version of that name when laneExists (the service has a
+// routable version named req.Lane); when it has none, a strict binding
+// fails the decision and a permissive one (or no binding) goes on as
+// without a lane. Then: match rules by priority, then the pin or the
+// sticky split, then the service default. Rules must already be sorted
+// (SortRules). A split without a sticky key uses random (0 <= random < 1)
+// to pick a bucket, unsticky.
+func ChooseVersion(svc Service, b *Binding, req Request, random float64, laneExists bool) (VersionChoice, error) {
+	if req.Lane != "" {
+		mode := LanePermissive
+		if b != nil && b.LaneMode != "" {
+			mode = b.LaneMode
+		}
+		switch {
+		case mode == LaneIgnore:
+		case laneExists:
+			return VersionChoice{Version: req.Lane, Reason: "lane", Bucket: -1, Lane: req.Lane}, nil
+		case mode == LaneStrict:
+			return VersionChoice{}, apperr.Wrap(apperr.NotFound, ErrNoLane,
+				fmt.Sprintf("no route: service %q has no version for lane %q and tenant %q's binding is strict", svc.Name, req.Lane, req.Tenant))
+		}
+	}
+	vc := chooseOutsideLane(svc, b, req, random)
+	vc.Lane = LaneAfter(req.Lane, vc.Version, svc.DefaultVersion)
+	return vc, nil
+}
+
+// ErrNoLane is wrapped by the error of a strict binding's decision for a
+// lane the service has no version for.
+var ErrNoLane = errors.New("no version for the lane")
+
+// LaneAfter is the lane a request travels in after a hop that chose
+// version: the lane it came in, else the version when it is not the
+// service's default one, else none (the baseline). So a request sent to
+// a canary or pinned version of one service enters that version's lane.
+func LaneAfter(in, version, defaultVersion string) string {
+	if in != "" {
+		return in
+	}
+	if version != defaultVersion {
+		return version
+	}
+	return ""
+}
+
+func chooseOutsideLane(svc Service, b *Binding, req Request, random float64) VersionChoice {
 	if b != nil {
 		for i, r := range b.Rules {
 			if r.Matches(req) {

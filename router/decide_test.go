@@ -2,11 +2,14 @@ package router_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/greyrouter/greyrouter/internal/apperr"
 	"github.com/greyrouter/greyrouter/router"
 )
 
@@ -51,7 +54,11 @@ func TestRaisingThePercentageOnlyMovesUsersToTheCandidate(t *testing.T) {
 	svc := router.Service{DefaultVersion: "v1"}
 	at := func(p router.Percent, key string) string {
 		b.Percent = p
-		return router.ChooseVersion(svc, &b, router.Request{Tenant: "acme", Key: key}, 0).Version
+		vc, err := router.ChooseVersion(svc, &b, router.Request{Tenant: "acme", Key: key}, 0, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return vc.Version
 	}
 	moved, candidates10 := 0, 0
 	for i := range 10000 {
@@ -107,7 +114,10 @@ func TestChooseVersion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := router.ChooseVersion(svc, tt.binding, tt.req, 0.5)
+			got, err := router.ChooseVersion(svc, tt.binding, tt.req, 0.5, false)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if got.Version != tt.version || got.Reason != tt.reason {
 				t.Fatalf("got %s/%s, want %s/%s", got.Version, got.Reason, tt.version, tt.reason)
 			}
@@ -179,5 +189,59 @@ func TestWRRSequence(t *testing.T) {
 	}
 	if counts[1] < 1 || counts[0] <= counts[2] {
 		t.Fatalf("scaled counts %v", counts)
+	}
+}
+
+func TestLanes(t *testing.T) {
+	svc := router.Service{Name: "billing", DefaultVersion: "v1"}
+	pin3 := func(mode router.LaneMode) *router.Binding {
+		return &router.Binding{Mode: router.ModePin, Version: "v3", LaneMode: mode,
+			Rules: []router.Rule{{Version: "v4", When: []router.Condition{{Source: "header", Name: "x-beta", Op: "equals", Values: []string{"1"}}}}}}
+	}
+	split := &router.Binding{Mode: router.ModeSplit, Baseline: "v1", Candidate: "v5", Percent: 10000, Salt: "s"}
+	cases := []struct {
+		name       string
+		b          *router.Binding
+		lane       string
+		exists     bool
+		beta       bool
+		version    string
+		reason     string
+		laneAfter  string
+		failsNoWay bool
+	}{
+		{"a request without a lane follows the binding and enters the pinned version's lane", pin3(""), "", false, false, "v3", "pin", "v3", false},
+		{"a request sent to the default version stays in the baseline", nil, "", false, false, "v1", "default", "", false},
+		{"a split's candidate is a lane", split, "", false, false, "v5", "split_candidate", "v5", false},
+		{"a lane the service has wins over the pin", pin3(""), "v2", true, false, "v2", "lane", "v2", false},
+		{"a lane the service has wins over a matching rule", pin3(router.LaneStrict), "v2", true, true, "v2", "lane", "v2", false},
+		{"a lane wins over a split", split, "v2", true, false, "v2", "lane", "v2", false},
+		{"a lane applies to tenants without a binding", nil, "v2", true, false, "v2", "lane", "v2", false},
+		{"permissive: a missing lane falls back to the binding and the lane travels on", pin3(router.LanePermissive), "v9", false, false, "v3", "pin", "v9", false},
+		{"permissive by default", pin3(""), "v9", false, true, "v4", "rule", "v9", false},
+		{"without a binding a missing lane falls back to the default", nil, "v9", false, false, "v1", "default", "v9", false},
+		{"strict: a missing lane fails the decision", pin3(router.LaneStrict), "v9", false, false, "", "", "", true},
+		{"ignore: the lane is not followed even when it exists, but travels on", pin3(router.LaneIgnore), "v2", true, false, "v3", "pin", "v2", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req := router.Request{Tenant: "acme", Service: "billing", Key: "u1", Lane: c.lane, Headers: map[string]string{}}
+			if c.beta {
+				req.Headers["x-beta"] = "1"
+			}
+			vc, err := router.ChooseVersion(svc, c.b, req, 0, c.exists)
+			if c.failsNoWay {
+				if !errors.Is(err, router.ErrNoLane) || !apperr.Is(err, apperr.NotFound) || !strings.Contains(err.Error(), `"v9"`) {
+					t.Fatalf("err = %v, want a not-found error naming lane v9", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if vc.Version != c.version || vc.Reason != c.reason || vc.Lane != c.laneAfter {
+				t.Fatalf("got %s/%s lane %q, want %s/%s lane %q", vc.Version, vc.Reason, vc.Lane, c.version, c.reason, c.laneAfter)
+			}
+		})
 	}
 }

@@ -46,6 +46,24 @@ const (
 	ModeSplit BindingMode = "split"
 )
 
+// LaneMode says what a binding does with a request that travels in a
+// release lane (Request.Lane): a request that entered v2 of one service
+// keeps to v2 of the next when that service has a v2.
+type LaneMode string
+
+// Lane modes.
+const (
+	// LanePermissive (the default) follows the lane when the service has
+	// a routable version of that name, and decides as without a lane
+	// when it has none.
+	LanePermissive LaneMode = "permissive"
+	// LaneStrict follows the lane, and fails the decision (not found)
+	// when the service has no routable version of that name.
+	LaneStrict LaneMode = "strict"
+	// LaneIgnore decides as without a lane; the lane still travels on.
+	LaneIgnore LaneMode = "ignore"
+)
+
 // InstanceSource records where an instance came from.
 type InstanceSource string
 
@@ -187,8 +205,11 @@ type Binding struct {
 	Sticky string `json:"sticky,omitempty"`
 	// Salt makes buckets independent between bindings; it is kept when the
 	// percentage changes so that raising it never moves a user back.
-	Salt      string    `json:"salt"`
-	Rules     []Rule    `json:"rules,omitempty"`
+	Salt  string `json:"salt"`
+	Rules []Rule `json:"rules,omitempty"`
+	// LaneMode says whether a request's lane decides before the rules,
+	// the pin and the split (LanePermissive when empty).
+	LaneMode  LaneMode  `json:"lane_mode,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
@@ -236,6 +257,9 @@ type Request struct {
 	Attributes map[string]string `json:"attributes,omitempty"`
 	// Headers are request headers, names lower-cased.
 	Headers map[string]string `json:"headers,omitempty"`
+	// Lane is the release lane the request travels in (a version name,
+	// set by an earlier hop's decision), "" for none.
+	Lane string `json:"lane,omitempty"`
 }
 
 // InstanceRef is the chosen instance as callers see it.
@@ -249,10 +273,14 @@ type InstanceRef struct {
 type Decision struct {
 	Version  string      `json:"version"`
 	Instance InstanceRef `json:"instance"`
-	// Reason is one of "rule", "pin", "split_baseline", "split_candidate",
-	// "default".
+	// Reason is one of "lane", "rule", "pin", "split_baseline",
+	// "split_candidate", "default".
 	Reason   string `json:"reason"`
 	Revision int64  `json:"revision"`
+	// Lane is the lane the request travels in after this decision: the
+	// lane it came in, else the version chosen when that is not the
+	// service's default version, else "" (see LaneAfter).
+	Lane string `json:"lane,omitempty"`
 	// Lease must be passed back on report for least_connections.
 	Lease string `json:"lease,omitempty"`
 	// Deprecated is set when the chosen version is deprecated: still

@@ -198,6 +198,11 @@ func (b Binding) Validate() error {
 	if len(b.Salt) > 64 {
 		p["salt"] = "at most 64 characters"
 	}
+	switch b.LaneMode {
+	case "", LanePermissive, LaneStrict, LaneIgnore:
+	default:
+		p["lane_mode"] = "must be permissive, strict or ignore"
+	}
 	if len(b.Rules) > MaxRules {
 		p["rules"] = fmt.Sprintf("at most %d rules", MaxRules)
 	}
@@ -288,6 +293,9 @@ func (b *Binding) Normalize() {
 	if b.Sticky == "" {
 		b.Sticky = "key"
 	}
+	if b.LaneMode == "" {
+		b.LaneMode = LanePermissive
+	}
 	if name, ok := strings.CutPrefix(b.Sticky, "header:"); ok {
 		b.Sticky = "header:" + strings.ToLower(name)
 	}
@@ -308,6 +316,9 @@ func (r Request) Validate() error {
 	checkName(p, "service", r.Service)
 	if len(r.Key) > MaxValueLen {
 		p["key"] = fmt.Sprintf("at most %d bytes", MaxValueLen)
+	}
+	if r.Lane != "" && !ValidName(r.Lane) {
+		p["lane"] = "must be a version name"
 	}
 	if len(r.Attributes) > MaxAttributes {
 		p["attributes"] = fmt.Sprintf("at most %d entries", MaxAttributes)

@@ -106,7 +106,7 @@ func FuzzParseAttributes(f *testing.F) {
 		}
 		req := router.Request{Tenant: "t", Service: "s", Attributes: m}
 		_ = req.Validate()
-		_ = router.ChooseVersion(router.Service{DefaultVersion: "v1"}, nil, req, 0)
+		_, _ = router.ChooseVersion(router.Service{DefaultVersion: "v1"}, nil, req, 0, false)
 	})
 }
 
@@ -135,8 +135,20 @@ func FuzzBinding(f *testing.F) {
 			return
 		}
 		req := router.Request{Tenant: b.Tenant, Key: key, Attributes: map[string]string{"beta": attr}, Headers: map[string]string{"x-user": key}}
-		got := router.ChooseVersion(router.Service{DefaultVersion: "default"}, &b, req, 0.3)
-		ok := got.Version == "default"
+		laneExists := false
+		if router.ValidName(attr) {
+			// The attribute doubles as the request's lane, which the
+			// service has when its length is even.
+			req.Lane, laneExists = attr, len(attr)%2 == 0
+		}
+		got, err := router.ChooseVersion(router.Service{DefaultVersion: "default"}, &b, req, 0.3, laneExists)
+		if err != nil {
+			if b.LaneMode != router.LaneStrict || laneExists || req.Lane == "" || !apperr.Is(err, apperr.NotFound) {
+				t.Fatalf("lane %q (exists %v) in mode %q failed: %v", req.Lane, laneExists, b.LaneMode, err)
+			}
+			return
+		}
+		ok := got.Version == "default" || (laneExists && got.Version == req.Lane)
 		for _, v := range b.Versions() {
 			ok = ok || got.Version == v
 		}

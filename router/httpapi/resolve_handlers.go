@@ -19,6 +19,7 @@ type resolveRequest struct {
 	Key        string            `json:"key"`
 	Attributes json.RawMessage   `json:"attributes"`
 	Headers    map[string]string `json:"headers"`
+	Lane       string            `json:"lane"`
 }
 
 func (a *API) resolve(c *gin.Context) {
@@ -36,7 +37,7 @@ func (a *API) resolve(c *gin.Context) {
 		httpx.WriteError(c, a.log, apperr.New(apperr.Forbidden, "not allowed to resolve for tenant %q", in.Tenant))
 		return
 	}
-	req := router.Request{Tenant: in.Tenant, Service: in.Service, Key: in.Key, Attributes: attrs}
+	req := router.Request{Tenant: in.Tenant, Service: in.Service, Key: in.Key, Attributes: attrs, Lane: in.Lane}
 	if len(in.Headers) > 0 {
 		req.Headers = make(map[string]string, len(in.Headers))
 		for k, v := range in.Headers {

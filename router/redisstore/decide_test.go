@@ -119,7 +119,10 @@ func TestDecideAgreesWithPureLogic(t *testing.T) {
 		rng := rand.New(rand.NewPCG(1, 2))
 		versions := []string{"v1", "v2", "v3"}
 		snap := snapshot(router.RoundRobin, inst("a", "v1", 1), inst("b", "v2", 1), inst("c", "v3", 1))
-		snap.Versions = append(snap.Versions, router.Version{Service: "orders", Name: "v3", State: router.VersionActive})
+		snap.Versions = append(snap.Versions, router.Version{Service: "orders", Name: "v3", State: router.VersionActive},
+			router.Version{Service: "orders", Name: "v4", State: router.VersionRetired})
+		// Lanes v1-v3 exist; v4 is retired and v9 unknown: neither is a lane.
+		laneExists := map[string]bool{"v1": true, "v2": true, "v3": true}
 		cases := 300
 		if testing.Short() {
 			cases = 60
@@ -131,8 +134,20 @@ func TestDecideAgreesWithPureLogic(t *testing.T) {
 			project(t, st, snap)
 			for range 5 {
 				req := genRequest(rng)
-				want := router.ChooseVersion(snap.Service, &b, req, 0)
-				got := decide(t, st, req)
+				want, wantErr := router.ChooseVersion(snap.Service, &b, req, 0, laneExists[req.Lane])
+				got, gotErr := st.Decide(context.Background(), req, router.DecideOptions{Explain: true})
+				if wantErr != nil || gotErr != nil {
+					if !errors.Is(gotErr, router.ErrNoLane) || !errors.Is(wantErr, router.ErrNoLane) || !apperr.Is(gotErr, apperr.NotFound) {
+						t.Fatalf("case %d: binding %+v request %+v: lua %v, go %v", i, b, req, gotErr, wantErr)
+					}
+					continue
+				}
+				if wantLane := router.LaneAfter(req.Lane, got.Version, snap.Service.DefaultVersion); got.Lane != wantLane {
+					t.Fatalf("case %d: binding %+v request %+v: lane after %s: lua %q, want %q", i, b, req, got.Version, got.Lane, wantLane)
+				}
+				if got.Version == want.Version && got.Lane != want.Lane {
+					t.Fatalf("case %d: binding %+v request %+v: lane after the hop: lua %q, go %q", i, b, req, got.Lane, want.Lane)
+				}
 				if want.Bucket >= 0 && b.StickyKey(req) == "" {
 					// No sticky key: the bucket is random, only the pair is fixed.
 					if got.Version != b.Baseline && got.Version != b.Candidate {
@@ -184,6 +199,7 @@ func genBinding(rng *rand.Rand, versions []string) router.Binding {
 		b.Rules = append(b.Rules, r)
 	}
 	router.SortRules(b.Rules)
+	b.LaneMode = []router.LaneMode{"", router.LanePermissive, router.LaneStrict, router.LaneIgnore}[rng.IntN(4)]
 	return b
 }
 
@@ -204,6 +220,7 @@ func genRequest(rng *rand.Rand) router.Request {
 			req.Attributes[n] = genValue(rng)
 		}
 	}
+	req.Lane = []string{"", "", "v1", "v2", "v3", "v4", "v9"}[rng.IntN(7)]
 	return req
 }
 

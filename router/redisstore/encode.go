@@ -45,6 +45,7 @@ type bindingDoc struct {
 	StickyName string    `json:"sn,omitempty"`
 	Salt       string    `json:"salt"`
 	Rules      []ruleDoc `json:"r,omitempty"`
+	LaneMode   string    `json:"lm,omitempty"` // s (strict) or i (ignore); permissive when absent
 }
 
 type ruleDoc struct {
@@ -102,6 +103,12 @@ func encodeBinding(b router.Binding) bindingDoc {
 		BP: b.Percent.BasisPoints(), StickyFrom: "k", Salt: b.Salt}
 	if kind, name, ok := strings.Cut(b.Sticky, ":"); ok {
 		d.StickyFrom, d.StickyName = kind[:1], name
+	}
+	switch b.LaneMode {
+	case router.LaneStrict:
+		d.LaneMode = "s"
+	case router.LaneIgnore:
+		d.LaneMode = "i"
 	}
 	rules := slices.Clone(b.Rules)
 	router.SortRules(rules)

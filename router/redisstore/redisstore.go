@@ -125,7 +125,7 @@ func (s *Store) MarkIntact(ctx context.Context) error {
 }
 
 // replyFields is the number of \x1f-separated fields in decide.lua's reply.
-const replyFields = 9
+const replyFields = 10
 
 // Decide makes one decision with one EVALSHA.
 func (s *Store) Decide(ctx context.Context, req router.Request, opts router.DecideOptions) (router.Decision, error) {
@@ -144,7 +144,7 @@ func (s *Store) Decide(ctx context.Context, req router.Request, opts router.Deci
 	}
 	var rbuf, lbuf [24]byte
 	raw, err := s.eval(ctx, decideScript, keys, req.Tenant, req.Key, reqJSON,
-		appendRandom(rbuf[:0], rand.Float64()), strconv.AppendUint(lbuf[:0], rand.Uint64(), 36), explain)
+		appendRandom(rbuf[:0], rand.Float64()), strconv.AppendUint(lbuf[:0], rand.Uint64(), 36), explain, req.Lane)
 	if err != nil {
 		return router.Decision{}, decideError(err, req)
 	}
@@ -155,7 +155,7 @@ func (s *Store) Decide(ctx context.Context, req router.Request, opts router.Deci
 }
 
 // parseDecision splits decide.lua's reply: version, id, address, metadata
-// JSON, reason, revision, lease, explanation JSON, deprecated.
+// JSON, reason, revision, lease, explanation JSON, deprecated, lane.
 func parseDecision(raw string) (router.Decision, error) {
 	var f [replyFields]string
 	for i := range replyFields - 1 {
@@ -176,6 +176,7 @@ func parseDecision(raw string) (router.Decision, error) {
 		Revision:   rev,
 		Lease:      f[6],
 		Deprecated: f[8] == "1",
+		Lane:       f[9],
 	}
 	if f[3] != "" {
 		if err := json.Unmarshal([]byte(f[3]), &out.Instance.Metadata); err != nil {
@@ -204,6 +205,9 @@ func decideError(err error, req router.Request) error {
 		return router.ErrNotProjected
 	case "GRNOTENANT":
 		return apperr.Wrap(apperr.NotFound, router.ErrUnknownTenant, fmt.Sprintf("tenant %q not found", req.Tenant))
+	case "GRNOLANE":
+		return apperr.Wrap(apperr.NotFound, router.ErrNoLane,
+			fmt.Sprintf("no route: service %q has no version for lane %q and tenant %q's binding is strict", req.Service, arg, req.Tenant))
 	case "GRNOVERSION":
 		return apperr.New(apperr.NotFound, "no route: tenant %q has no binding for %q and the service has no default version", req.Tenant, req.Service)
 	case "GRNOINSTANCE":

@@ -22,13 +22,14 @@ type bindingRow struct {
 	Sticky    string    `gorm:"column:sticky"`
 	Salt      string    `gorm:"column:salt"`
 	Rules     string    `gorm:"column:rules"`
+	LaneMode  string    `gorm:"column:lane_mode"`
 	UpdatedAt time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
 }
 
 func (bindingRow) TableName() string { return "bindings" }
 
 var bindingColumns = []string{
-	"mode", "version", "baseline", "candidate", "percent_bp", "sticky", "salt", "rules", "updated_at",
+	"mode", "version", "baseline", "candidate", "percent_bp", "sticky", "salt", "rules", "lane_mode", "updated_at",
 }
 
 func bindingToRow(b router.Binding) (bindingRow, error) {
@@ -47,6 +48,7 @@ func bindingToRow(b router.Binding) (bindingRow, error) {
 		Sticky:    b.Sticky,
 		Salt:      b.Salt,
 		Rules:     rules,
+		LaneMode:  string(b.LaneMode),
 		UpdatedAt: dbx.UTC(b.UpdatedAt),
 	}, nil
 }
@@ -67,6 +69,7 @@ func (r bindingRow) binding() (router.Binding, error) {
 		Sticky:    r.Sticky,
 		Salt:      r.Salt,
 		Rules:     rules,
+		LaneMode:  router.LaneMode(r.LaneMode),
 		UpdatedAt: r.UpdatedAt.UTC(),
 	}, nil
 }

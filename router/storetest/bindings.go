@@ -21,6 +21,7 @@ func binding(tenant, svc string) router.Binding {
 				{Source: "attribute", Name: "user", Op: "prefix", Values: []string{"qa-"}},
 			}},
 		},
+		LaneMode:  router.LaneStrict,
 		UpdatedAt: at(12),
 	}
 }

@@ -165,7 +165,7 @@ func (c *Client) Close() {
 // fromDecision converts a router decision into an Instance.
 func fromDecision(tenant, service string, d routing.Decision, src Source) Instance {
 	return Instance{Tenant: tenant, Service: service, Version: d.Version, ID: d.Instance.ID, Address: d.Instance.Address,
-		Metadata: d.Instance.Metadata, Reason: d.Reason, Revision: d.Revision, Lease: d.Lease, Deprecated: d.Deprecated,
+		Metadata: d.Instance.Metadata, Reason: d.Reason, Lane: d.Lane, Revision: d.Revision, Lease: d.Lease, Deprecated: d.Deprecated,
 		Rule: -1, Bucket: -1, Source: src}
 }
 

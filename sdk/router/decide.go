@@ -23,9 +23,12 @@ func (t *table) decide(tenant, service string, opts ResolveOptions) (Instance, e
 			return Instance{}, fmt.Errorf("%w: tenant %q", ErrNotFound, tenant)
 		}
 	}
-	req := routing.Request{Tenant: tenant, Service: service, Key: opts.Key, Headers: opts.Headers, Attributes: opts.Attributes}
+	req := routing.Request{Tenant: tenant, Service: service, Key: opts.Key, Headers: opts.Headers, Attributes: opts.Attributes, Lane: opts.Lane}
 	rnd := rand.Float64()
-	vc := routing.ChooseVersion(st.svc, b, req, rnd)
+	vc, err := routing.ChooseVersion(st.svc, b, req, rnd, opts.Lane != "" && st.versions[opts.Lane] != nil)
+	if err != nil {
+		return Instance{}, fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
 	if vc.Version == "" {
 		return Instance{}, fmt.Errorf("%w: no route: tenant %q has no binding for %q and the service has no default version", ErrNotFound, tenant, service)
 	}
@@ -55,7 +58,7 @@ func (t *table) decide(tenant, service string, opts ResolveOptions) (Instance, e
 	}
 	in := &v.insts[pick]
 	return Instance{Tenant: tenant, Service: service, Version: v.name, ID: in.ID, Address: in.Address, Metadata: in.Metadata,
-		Reason: vc.Reason, Revision: t.revision, Deprecated: v.deprecated, Rule: ruleOrNone(vc.Rule), Bucket: vc.Bucket,
+		Reason: vc.Reason, Lane: vc.Lane, Revision: t.revision, Deprecated: v.deprecated, Rule: ruleOrNone(vc.Rule), Bucket: vc.Bucket,
 		Source: SourceLocal}, nil
 }
 

@@ -59,7 +59,7 @@ func TestLocalDecisionsAgreeWithTheRouter(t *testing.T) {
 	if testing.Short() {
 		rounds, perRound = 2, 300
 	}
-	compared, hashed, errs := 0, 0, 0
+	compared, hashed, errs, laned, strict := 0, 0, 0, 0, 0
 	for round := range rounds {
 		if round > 0 {
 			mutateWorld(t, h, rng)
@@ -83,6 +83,12 @@ func TestLocalDecisionsAgreeWithTheRouter(t *testing.T) {
 			if gotErr != nil {
 				errs++
 			}
+			if gotErr == nil && got.Reason == "lane" {
+				laned++
+			}
+			if errors.Is(gotErr, routing.ErrNoLane) {
+				strict++
+			}
 			compared++
 			if i%10 != 0 {
 				continue
@@ -97,9 +103,10 @@ func TestLocalDecisionsAgreeWithTheRouter(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d decisions compared (%d required the same consistent-hash instance, %d errors on both sides)", compared, hashed, errs)
-	if hashed < compared/10 || errs == 0 || errs > compared/2 {
-		t.Fatalf("generated cases are lopsided: %d hashed, %d errors of %d", hashed, errs, compared)
+	t.Logf("%d decisions compared (%d required the same consistent-hash instance, %d errors on both sides, %d followed a lane, %d failed for a strict binding's missing lane)",
+		compared, hashed, errs, laned, strict)
+	if hashed < compared/10 || errs == 0 || errs > compared/2 || laned < compared/20 || strict == 0 {
+		t.Fatalf("generated cases are lopsided: %d hashed, %d errors, %d in lanes, %d strict failures of %d", hashed, errs, laned, strict, compared)
 	}
 }
 
@@ -128,7 +135,7 @@ func (c diffCase) as(via string) diffCase {
 // viaManager decides the case as the router's resolve API does.
 func (c diffCase) viaManager(ctx context.Context, m *routing.Manager) (Instance, error) {
 	d, err := m.Resolve(ctx, routing.Request{Tenant: c.tenant, Service: c.service, Key: c.opts.Key,
-		Headers: c.opts.Headers, Attributes: c.opts.Attributes}, routing.DecideOptions{})
+		Headers: c.opts.Headers, Attributes: c.opts.Attributes, Lane: c.opts.Lane}, routing.DecideOptions{})
 	if err != nil {
 		return Instance{}, fmt.Errorf("%w: %w", sentinelFor(apperr.CodeOf(err)), err)
 	}
@@ -142,11 +149,15 @@ func compareDecisions(t *testing.T, tbl *table, c diffCase, got Instance, gotErr
 	t.Helper()
 	st := tbl.services[c.service]
 	var b *routing.Binding
-	req := routing.Request{Tenant: c.tenant, Service: c.service, Key: c.opts.Key, Headers: c.opts.Headers, Attributes: c.opts.Attributes}
+	req := routing.Request{Tenant: c.tenant, Service: c.service, Key: c.opts.Key, Headers: c.opts.Headers, Attributes: c.opts.Attributes, Lane: c.opts.Lane}
 	if st != nil {
 		b = st.bindings[c.tenant]
 	}
-	if b != nil && strings.HasPrefix(routing.ChooseVersion(st.svc, b, req, 0).Reason, "split_") && b.StickyKey(req) == "" {
+	var vc routing.VersionChoice
+	if b != nil {
+		vc, _ = routing.ChooseVersion(st.svc, b, req, 0, st.versions[req.Lane] != nil)
+	}
+	if strings.HasPrefix(vc.Reason, "split_") && b.StickyKey(req) == "" {
 		// No sticky key: each side draws the bucket at random, so each
 		// must give what the baseline or the candidate gives.
 		for _, side := range []struct {
@@ -171,9 +182,9 @@ func compareDecisions(t *testing.T, tbl *table, c diffCase, got Instance, gotErr
 	if gotErr != nil {
 		return false
 	}
-	if got.Version != want.Version || got.Reason != want.Reason || got.Deprecated != want.Deprecated {
-		t.Fatalf("%s: local %s/%s deprecated=%v, remote %s/%s deprecated=%v", c.what, got.Version, got.Reason, got.Deprecated,
-			want.Version, want.Reason, want.Deprecated)
+	if got.Version != want.Version || got.Reason != want.Reason || got.Deprecated != want.Deprecated || got.Lane != want.Lane {
+		t.Fatalf("%s: local %s/%s deprecated=%v lane %q, remote %s/%s deprecated=%v lane %q", c.what, got.Version, got.Reason, got.Deprecated,
+			got.Lane, want.Version, want.Reason, want.Deprecated, want.Lane)
 	}
 	v := st.versions[got.Version]
 	usable := map[string]string{}

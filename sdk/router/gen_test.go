@@ -40,6 +40,15 @@ func seedWorld(t *testing.T, h *harness, rng *rand.Rand) {
 				registerInstance(t, h, rng, s.name, v, k)
 			}
 		}
+		// A lane only some services have: v4 exists in about half of
+		// them, and is retired (no longer a lane) in some of those.
+		if rng.IntN(2) == 0 {
+			must[routing.Version](t)(h.m.CreateVersion(ctx, "gen", routing.Version{Service: s.name, Name: "v4", State: routing.VersionActive}))
+			registerInstance(t, h, rng, s.name, "v4", 0)
+			if rng.IntN(3) == 0 {
+				must[routing.Version](t)(h.m.UpdateVersion(ctx, "gen", routing.Version{Service: s.name, Name: "v4", State: routing.VersionRetired}))
+			}
+		}
 		if s.name != "audit" {
 			svc.DefaultVersion = "v1"
 			must[routing.Service](t)(h.m.UpdateService(ctx, "gen", svc))
@@ -165,6 +174,7 @@ func genBinding(rng *rand.Rand, tenant, service string) routing.Binding {
 		}
 		b.Rules = append(b.Rules, r)
 	}
+	b.LaneMode = []routing.LaneMode{"", routing.LanePermissive, routing.LaneStrict, routing.LaneIgnore}[rng.IntN(4)]
 	return b
 }
 
@@ -196,5 +206,7 @@ func genCase(rng *rand.Rand) diffCase {
 			c.opts.Attributes[n] = genValue(rng)
 		}
 	}
+	// Lanes every service has (v1-v3), some have (v4) and none has (v9).
+	c.opts.Lane = []string{"", "", "", "v1", "v2", "v3", "v4", "v9"}[rng.IntN(8)]
 	return c
 }

@@ -43,10 +43,11 @@ type resolveBody struct {
 	Key        string            `json:"key,omitempty"`
 	Attributes map[string]string `json:"attributes,omitempty"`
 	Headers    map[string]string `json:"headers,omitempty"`
+	Lane       string            `json:"lane,omitempty"`
 }
 
 func (h *httpResolver) resolve(ctx context.Context, tenant, service string, opts ResolveOptions) (Instance, error) {
-	body, err := json.Marshal(resolveBody{Tenant: tenant, Service: service, Key: opts.Key, Attributes: opts.Attributes, Headers: opts.Headers})
+	body, err := json.Marshal(resolveBody{Tenant: tenant, Service: service, Key: opts.Key, Attributes: opts.Attributes, Headers: opts.Headers, Lane: opts.Lane})
 	if err != nil {
 		return Instance{}, fmt.Errorf("%w: encode resolve request: %w", ErrInvalid, err)
 	}
@@ -96,7 +97,7 @@ func NewRedis(rdb redis.UniversalClient, pipelineWorkers int) *Client {
 type redisResolver struct{ st *redisstore.Store }
 
 func (r *redisResolver) resolve(ctx context.Context, tenant, service string, opts ResolveOptions) (Instance, error) {
-	req := routing.Request{Tenant: tenant, Service: service, Key: opts.Key, Headers: opts.Headers, Attributes: opts.Attributes}
+	req := routing.Request{Tenant: tenant, Service: service, Key: opts.Key, Headers: opts.Headers, Attributes: opts.Attributes, Lane: opts.Lane}
 	if err := req.Validate(); err != nil {
 		return Instance{}, fmt.Errorf("%w: %s", ErrInvalid, apperr.MessageOf(err))
 	}

@@ -11,10 +11,12 @@
 -- KEYS[3] leases zset: lease id -> expiry (ms)
 -- KEYS[4] circuit hash: <id>|s state, <id>|u until (ms), ...
 -- ARGV[1] tenant, ARGV[2] request key, ARGV[3] request JSON {"h":{},"a":{}} or '',
--- ARGV[4] random number in [0,1), ARGV[5] lease id, ARGV[6] '1' to explain.
+-- ARGV[4] random number in [0,1), ARGV[5] lease id, ARGV[6] '1' to explain,
+-- ARGV[7] the request's lane ('' for none).
 --
 -- Reply: version, instance id, address, metadata JSON, reason, revision,
--- lease, explanation JSON, deprecated ('1' or ''), joined by \31. Errors are replies starting GR.
+-- lease, explanation JSON, deprecated ('1' or ''), lane after this hop,
+-- joined by \31. Errors are replies starting GR.
 --
 -- Every key arrives in KEYS and all share the service's hash tag, so the
 -- script is safe on Redis Cluster. The common path is three redis.calls:
@@ -63,13 +65,33 @@ local function hash32(s)
   return tonumber(string.sub(redis.sha1hex(s), 1, 8), 16)
 end
 
--- Version step: rules by priority, then pin or sticky split, then default.
+-- Version step (router.ChooseVersion): the request's lane when the
+-- binding follows lanes and the service has that version (a strict
+-- binding fails without it), else rules by priority, then pin or sticky
+-- split, then default. The lane's version is read with its instances, so
+-- following a lane costs no extra call.
 local b
 if got[2] ~= '' then b = cjson.decode(got[2]) end
-local version, reason, rule, bucket, sticky
+local version, reason, rule, bucket, sticky, vq
 if b then
   if b.st == 'k' then sticky = rkey else sticky = lookup(b.st, b.sn) end
   if sticky == '' then sticky = nil end
+elseif rkey ~= '' then
+  sticky = rkey
+end
+local lane = ARGV[7] or ''
+local lmode = (b and b.lm) or 'p'
+if lane ~= '' and lmode ~= 'i' then
+  vq = redis.call('HMGET', cfg, 'v:' .. lane, 'q:' .. lane, 'x:' .. lane)
+  if vq[1] then
+    version, reason = lane, 'lane'
+  elseif lmode == 's' then
+    return redis.error_reply('GRNOLANE ' .. lane)
+  else
+    vq = nil
+  end
+end
+if b and not version then
   if b.r then
     for i, r in ipairs(b.r) do
       if matches(r) then version, reason, rule = r.v, 'rule', i; break end
@@ -87,16 +109,17 @@ if b then
       if bucket < b.bp then version, reason = b.c, 'split_candidate' else version, reason = b.b, 'split_baseline' end
     end
   end
-elseif rkey ~= '' then
-  sticky = rkey
 end
 if not version then
   version, reason = got[4], 'default'
   if version == nil or version == '' then return redis.error_reply('GRNOVERSION') end
 end
+-- router.LaneAfter
+local laneOut = lane
+if laneOut == '' and version ~= (got[4] or '') then laneOut = version end
 
 -- Instance step.
-local vq = redis.call('HMGET', cfg, 'v:' .. version, 'q:' .. version, 'x:' .. version)
+if not vq then vq = redis.call('HMGET', cfg, 'v:' .. version, 'q:' .. version, 'x:' .. version) end
 if not vq[1] then return redis.error_reply('GRNOINSTANCE ' .. version) end
 local all = cjson.decode(vq[1])
 
@@ -241,4 +264,4 @@ if ARGV[6] == '1' then
   x = cjson.encode({rule = rule, bucket = bucket, threshold = th, sticky = sticky ~= nil, strategy = strategy,
     candidates = #all, healthy = nhealthy, panic = panic, probe = probe ~= nil})
 end
-return table.concat({version, inst.id, inst.a, inst.m or '', reason, got[3], lease or '', x, vq[3] or ''}, '\31')
+return table.concat({version, inst.id, inst.a, inst.m or '', reason, got[3], lease or '', x, vq[3] or '', laneOut}, '\31')
