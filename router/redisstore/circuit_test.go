@@ -166,3 +166,67 @@ func TestCircuitBreaking(t *testing.T) {
 		})
 	})
 }
+
+// TestOpenCircuitsFeedSnapshotDeciders covers circuit breaking for
+// deciders that route from a snapshot (the SDK's local mode): they avoid
+// what OpenCircuits lists, and once a cooldown is over the first outcome
+// reported decides, as a probe's would.
+func TestOpenCircuitsFeedSnapshotDeciders(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		st := redisstore.New(rdb)
+		project(t, st, circuitSnapshot(inst("a", "v1", 1), inst("b", "v1", 1), inst("c", "v1", 1), inst("d", "v1", 1)))
+		open := func() map[string]bool {
+			t.Helper()
+			o, err := st.OpenCircuits(ctx, "orders")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return o
+		}
+		if o := open(); len(o) != 0 {
+			t.Fatalf("open circuits before any failure: %v", o)
+		}
+		eject := func(id string) {
+			t.Helper()
+			for range 3 {
+				report(t, st, id, false)
+			}
+		}
+		eject("a")
+		if o := open(); !o["a"] || len(o) != 1 {
+			t.Fatalf("open circuits = %v, want a", o)
+		}
+		// After the 1 s cooldown a is no longer avoided: its next call
+		// probes it.
+		waitFor(t, 3*time.Second, "a's cooldown ends", func() bool { return !open()["a"] })
+		if s := report(t, st, "a", false); s != "open" {
+			t.Fatalf("a failure after the cooldown: %s, want open again", s)
+		}
+		if o := open(); !o["a"] {
+			t.Fatalf("open circuits = %v after a failed probe, want a", o)
+		}
+		waitFor(t, 5*time.Second, "a's second, doubled cooldown ends", func() bool { return !open()["a"] })
+		if s := report(t, st, "a", true); s != "closed" {
+			t.Fatalf("a success after the cooldown: %s, want closed", s)
+		}
+		// A closed circuit counts toward the ejection cap again: two of
+		// four instances (50 %) may be out at once.
+		eject("b")
+		eject("c")
+		if o := open(); !o["b"] || !o["c"] || o["a"] {
+			t.Fatalf("open circuits = %v, want b and c", o)
+		}
+	})
+}
+
+func waitFor(t *testing.T, within time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -248,6 +248,41 @@ func (s *Store) Report(ctx context.Context, o router.Outcome) (router.ReportResu
 	return router.ReportResult{Circuit: state}, nil
 }
 
+var _ router.CircuitReader = (*Store)(nil)
+
+// OpenCircuits lists the instances of service that decisions avoid right
+// now, judged on Redis's clock: circuits open and cooling down, and
+// half-open ones whose probe is still out. An open circuit whose cooldown
+// is over (or a probe that never reported) is not listed: the next call
+// to it is its probe (report.lua takes the first outcome after the
+// cooldown as the probe's), which is how deciders that route from a
+// snapshot take part in circuit breaking.
+func (s *Store) OpenCircuits(ctx context.Context, service string) (map[string]bool, error) {
+	k := keysFor(service)
+	var all *redis.MapStringStringCmd
+	var now *redis.TimeCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		all = p.HGetAll(ctx, k.circuit)
+		now = p.Time(ctx)
+		return nil
+	})
+	if err != nil {
+		return nil, apperr.Wrap(apperr.Unavailable, err, "read circuits of "+service)
+	}
+	nowMS := now.Val().UnixMilli()
+	open := map[string]bool{}
+	for field, state := range all.Val() {
+		id, ok := strings.CutSuffix(field, "|s")
+		if !ok {
+			continue
+		}
+		if until, _ := strconv.ParseInt(all.Val()[id+"|u"], 10, 64); state != "" && until > nowMS {
+			open[id] = true
+		}
+	}
+	return open, nil
+}
+
 // Heartbeat keeps an instance live for ttl, measured on Redis's clock.
 func (s *Store) Heartbeat(ctx context.Context, service, id string, ttl time.Duration) error {
 	err := heartbeatScript.Run(ctx, s.rdb, []string{keysFor(service).state}, id, ttl.Milliseconds()).Err()

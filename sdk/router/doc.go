@@ -27,8 +27,13 @@
 // per process locally (the same cycle, walked from another position), so
 // exact proportions across all callers need a remote mode; least
 // connections, whose counts are in Redis, spreads by weight locally; and
-// circuit state and heartbeats are those of the snapshot, not of this
-// instant (no half-open probes are sent locally).
+// circuit state and heartbeats are those of the snapshot (rebuilt about
+// every second while clients wait on it), not of this instant. Outcomes
+// reported by local clients feed the router's circuits like anyone's: an
+// ejected instance leaves the snapshot until its cooldown is over, and
+// then the first outcome reported for it decides, as a probe's would
+// (every local client may call it in that moment, where the router sends
+// one probe).
 //
 // Instance carries what an outcome report needs later (Service, ID and,
 // for remote least-connections decisions, Lease).

@@ -51,6 +51,29 @@ func TestReporter(t *testing.T) {
 		}
 	})
 
+	t.Run("a local client stops choosing an instance its reports ejected", func(t *testing.T) {
+		_, c := reporterHarness(t)
+		rep := newReporter(t, c, ReporterConfig{})
+		for range 10 {
+			rep.Report(billingB, false, time.Millisecond)
+		}
+		flush(t, rep)
+		// The router rebuilds the snapshot about every second while the
+		// client waits on its long poll.
+		eventually(t, 10*time.Second, "the local client leaves billing-b out", func() bool {
+			for range 6 {
+				in, err := c.Resolve(context.Background(), "t00", "billing", ResolveOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if in.ID == "billing-b" {
+					return false
+				}
+			}
+			return true
+		})
+	})
+
 	t.Run("Close sends what is queued and later reports are dropped", func(t *testing.T) {
 		h, c := reporterHarness(t)
 		rep, err := NewReporter(c, ReporterConfig{Interval: time.Hour})

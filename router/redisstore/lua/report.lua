@@ -59,6 +59,16 @@ if s == 'h' then
   else
     eject()
   end
+elseif s == 'o' and u <= now then
+  -- The cooldown is over and no decision probed yet: deciders that route
+  -- from a snapshot (the SDK's local mode) send calls again once it is
+  -- over, and the first outcome is the probe's.
+  if ok then
+    s, closed, delta = nil, now, -1
+    n, x, pn, px = 0, 0, 0, 0
+  else
+    eject()
+  end
 elseif s == 'o' then
   -- The outcome of a call started before the ejection: the window counts
   -- it, the circuit stays as it is.
