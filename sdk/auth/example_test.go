@@ -211,3 +211,106 @@ func ExampleRequirePlatform() {
 	// 202 reindexing
 	// 403 {"error":{"code":"forbidden","message":"not allowed"}}
 }
+
+// A Requirement is a function of the principal, so a service writes its
+// own: here, administrators of tenant acme (and platform administrators)
+// may delete orders. Its middleware goes after the Authenticator's.
+func ExampleRequirement_Middleware() {
+	gr := newStub()
+	defer gr.Close()
+	a := newAuthenticator(gr)
+	defer a.Close()
+
+	acmeAdmins := auth.Requirement(func(p login.Principal) bool { return p.CanAdminTenant("acme") })
+	remove := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "deleted order", r.PathValue("id")) })
+	mux := http.NewServeMux()
+	mux.Handle("DELETE /orders/{id}", acmeAdmins.Middleware(remove))
+	h := a.Middleware(mux)
+
+	for _, tok := range []string{gr.token("", "root", true), gr.token("acme", "alice", false)} {
+		req := httptest.NewRequest("DELETE", "/orders/7", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		fmt.Println(rec.Code, strings.TrimSpace(rec.Body.String()))
+	}
+	// Output:
+	// 200 deleted order 7
+	// 403 {"error":{"code":"forbidden","message":"not allowed"}}
+}
+
+// With gin, requirements stack: a group for tenant acme's principals,
+// and inside it a route for its administrators only.
+func ExampleRequirement_Gin() {
+	gr := newStub()
+	defer gr.Close()
+	a := newAuthenticator(gr)
+	defer a.Close()
+
+	r := gin.New()
+	acme := r.Group("/acme", a.Gin(), auth.RequireTenant("acme").Gin())
+	acme.GET("/orders", func(c *gin.Context) { c.String(http.StatusOK, "acme's orders") })
+	admins := auth.Requirement(func(p login.Principal) bool { return p.CanAdminTenant("acme") })
+	acme.DELETE("/orders/:id", admins.Gin(), func(c *gin.Context) { c.String(http.StatusOK, "deleted order %s", c.Param("id")) })
+
+	alice, bob, root := gr.token("acme", "alice", false), gr.token("globex", "bob", false), gr.token("", "root", true)
+	for _, call := range []struct{ method, path, token string }{
+		{"GET", "/acme/orders", alice},
+		{"DELETE", "/acme/orders/7", alice},
+		{"DELETE", "/acme/orders/7", root},
+		{"GET", "/acme/orders", bob},
+	} {
+		req := httptest.NewRequest(call.method, call.path, nil)
+		req.Header.Set("Authorization", "Bearer "+call.token)
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		fmt.Println(call.method, rec.Code, rec.Body.String())
+	}
+	// Output:
+	// GET 200 acme's orders
+	// DELETE 403 {"error":{"code":"forbidden","message":"not allowed"}}
+	// DELETE 200 deleted order 7
+	// GET 403 {"error":{"code":"forbidden","message":"not allowed"}}
+}
+
+// Staleness tells how current the revocation state is. A service may
+// fail its readiness probe on it, so that its load balancer sends
+// requests to instances that can still tell revoked tokens apart.
+func ExampleAuthenticator_Staleness() {
+	gr := newStub()
+	defer gr.Close()
+	a := newAuthenticator(gr)
+	defer a.Close()
+
+	ready := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if age := a.Staleness(); age > 30*time.Second { // below Config.MaxStaleness
+			http.Error(w, "revocation state is "+age.Round(time.Second).String()+" old", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	rec := httptest.NewRecorder()
+	ready.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	fmt.Println(rec.Code, strings.TrimSpace(rec.Body.String()))
+	// Output: 200 ready
+}
+
+// Close goes last at shutdown, after the HTTP server has finished its
+// requests: tokens are still verified after it, against a revocation
+// state that only ages. It leaves the Redis client open for its owner.
+func ExampleAuthenticator_Close() {
+	gr := newStub()
+	defer gr.Close()
+	a := newAuthenticator(gr)
+	tok := gr.token("acme", "alice", false)
+
+	// srv.Shutdown(ctx) here: in-flight requests still pass a.Middleware.
+	a.Close()
+
+	p, err := a.Verify(context.Background(), tok)
+	fmt.Println(p.Name, err)
+	fmt.Println(gr.Redis.Ping(context.Background()).Val()) // Config.Redis is closed by whoever made it
+	// Output:
+	// alice <nil>
+	// PONG
+}
