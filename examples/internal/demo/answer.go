@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/greyrouter/greyrouter/sdk/auth"
 	"github.com/greyrouter/greyrouter/sdk/lane"
@@ -73,10 +75,14 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string {
-	if e.Code == "" {
-		return fmt.Sprintf("answered %d: %s", e.Status, e.Message)
+	msg := e.Message
+	for _, k := range slices.Sorted(maps.Keys(e.Details)) {
+		msg += fmt.Sprintf("; %s: %s", k, e.Details[k])
 	}
-	return fmt.Sprintf("answered %d %s: %s", e.Status, e.Code, e.Message)
+	if e.Code == "" {
+		return fmt.Sprintf("answered %d: %s", e.Status, msg)
+	}
+	return fmt.Sprintf("answered %d %s: %s", e.Status, e.Code, msg)
 }
 
 // Get sends GET url through hc with the bearer authorization given (the
