@@ -1,30 +1,9 @@
-// Package lane carries a request's release lane across service hops: the
-// tenant, the versions the router chose for the services the request has
-// passed through, the lane those versions belong to, and the router
-// revision they were chosen at. A service extracts it from the incoming
-// request (Middleware, Extract), and the SDK's router client reads it from
-// the context to keep the next hop in the same lane; outgoing requests
-// carry it again (Inject).
-//
-// The wire form is W3C Baggage (the "baggage" header, which tracing
-// systems already forward), with members prefixed "greyrouter-":
-//
-//	baggage: greyrouter-tenant=acme,greyrouter-lane=v2,greyrouter-rev=42,greyrouter-pins=orders:v2;billing:v2
-//
-// Baggage members of other systems are kept as they were when the header
-// is rewritten. A lane is a routing hint, never an authorization: the
-// tenant in it must not be trusted over the authenticated principal's,
-// and an edge gateway should drop baggage arriving from outside.
 package lane
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"net/http"
-	"net/url"
-	"slices"
-	"strconv"
-	"strings"
 )
 
 // Lane is the routing context a request carries.
@@ -35,15 +14,31 @@ type Lane struct {
 	// baseline.
 	Name string
 	// Revision is the router revision the first decision was made at;
-	// later hops may use it to decide consistently.
+	// later hops may use it to decide consistently. Never negative.
 	Revision int64
 	// Pins are the versions chosen for the services passed so far, by
-	// service.
+	// service. A lane from Extract or FromContext may share its map with
+	// others: change a copy (WithPin), not the map.
 	Pins map[string]string
+}
+
+// Hop is what one routing decision adds to a lane on the way to the next
+// service: the tenant routed for, the lane the decision left the request
+// in, the service pinned to the version chosen, and the revision decided
+// at, which a lane keeps only from its first decision.
+type Hop struct {
+	Tenant   string
+	Name     string
+	Service  string
+	Version  string
+	Revision int64
 }
 
 // Header is the header lanes travel in.
 const Header = "baggage"
+
+// canonicalHeader is Header as net/http keys it.
+const canonicalHeader = "Baggage"
 
 // Limits of the W3C Baggage specification that a receiver must accept at
 // least; longer headers are refused rather than truncated.
@@ -54,11 +49,11 @@ const (
 )
 
 const (
-	keyTenant = "greyrouter-tenant"
-	keyLane   = "greyrouter-lane"
-	keyRev    = "greyrouter-rev"
-	keyPins   = "greyrouter-pins"
-	prefix    = "greyrouter-"
+	// keyLane is the key of the one baggage member a lane travels in.
+	keyLane = "greyrouter-lane"
+	// prefix marks the members that are greyrouter's: Inject replaces
+	// them all.
+	prefix = "greyrouter-"
 )
 
 // Pin returns the version pinned for service, if any.
@@ -67,7 +62,8 @@ func (l Lane) Pin(service string) (string, bool) {
 	return v, ok
 }
 
-// WithPin returns a copy of l with service pinned to version.
+// WithPin returns a copy of l with service pinned to version; l's own
+// pins are left as they were.
 func (l Lane) WithPin(service, version string) Lane {
 	pins := make(map[string]string, len(l.Pins)+1)
 	for k, v := range l.Pins {
@@ -75,6 +71,20 @@ func (l Lane) WithPin(service, version string) Lane {
 	}
 	pins[service] = version
 	l.Pins = pins
+	return l
+}
+
+// Next returns the lane after hop: hop's tenant and lane, hop's service
+// pinned to its version, and l's revision, or hop's when l has none. It
+// copies the pins; InjectNext writes the same lane without building it.
+func (l Lane) Next(hop Hop) Lane {
+	if hop.Service != "" {
+		l = l.WithPin(hop.Service, hop.Version)
+	}
+	l.Tenant, l.Name = hop.Tenant, hop.Name
+	if l.Revision == 0 {
+		l.Revision = hop.Revision
+	}
 	return l
 }
 
@@ -96,114 +106,60 @@ func FromContext(ctx context.Context) (Lane, bool) {
 	return l, ok
 }
 
-// Extract reads the lane from h. A request without greyrouter members
-// has no lane (false, nil); a malformed baggage header is an error, and
-// the request should then be treated as having no lane.
+var errTwice = errors.New("lane: " + keyLane + " appears twice in the baggage header")
+
+// Extract reads the lane from h. A request without a greyrouter-lane
+// member has no lane (false, nil); a malformed baggage header is an
+// error, and the request should then be treated as having no lane.
 func Extract(h http.Header) (Lane, bool, error) {
-	values := h.Values(Header)
+	values := h[canonicalHeader]
 	if len(values) == 0 {
 		return Lane{}, false, nil
 	}
-	members, err := parseBaggage(strings.Join(values, ","))
+	s, err := newScanner(values)
 	if err != nil {
 		return Lane{}, false, err
 	}
 	var l Lane
 	found := false
-	for _, m := range members {
-		if !strings.HasPrefix(m.key, prefix) {
+	for {
+		m, ok, err := s.next()
+		if err != nil {
+			return Lane{}, false, err
+		}
+		if !ok {
+			return l, found, nil
+		}
+		if m.key != keyLane {
 			continue
 		}
-		found = true
-		switch m.key {
-		case keyTenant:
-			l.Tenant = m.value
-		case keyLane:
-			l.Name = m.value
-		case keyRev:
-			n, err := strconv.ParseInt(m.value, 10, 64)
-			if err != nil || n < 0 {
-				return Lane{}, false, fmt.Errorf("lane: %s must be a non-negative integer", keyRev)
-			}
-			l.Revision = n
-		case keyPins:
-			if l.Pins, err = parsePins(m.value); err != nil {
-				return Lane{}, false, err
-			}
+		if found {
+			return Lane{}, false, errTwice
 		}
+		if l, err = decodeLane(m.value); err != nil {
+			return Lane{}, false, err
+		}
+		found = true
 	}
-	return l, found, nil
 }
 
 // Inject writes l into h's baggage header, replacing earlier greyrouter
-// members and keeping every other member. A zero lane removes greyrouter
-// members only. It runs on every outgoing call, so it writes into one
-// pre-sized buffer and parses the existing header only when there is one.
+// members and keeping every other member as it was. A zero lane removes
+// greyrouter members only. The header's old values are replaced, never
+// changed in place, so h may share them with another request's header.
 func Inject(h http.Header, l Lane) error {
-	if len(l.Pins) > MaxPins {
-		return fmt.Errorf("lane: more than %d pinned services", MaxPins)
-	}
-	var b strings.Builder
-	b.Grow(128)
-	n := 0
-	sep := func() {
-		if n > 0 {
-			b.WriteByte(',')
-		}
-		n++
-	}
-	if values := h.Values(Header); len(values) > 0 {
-		members, err := parseBaggage(strings.Join(values, ","))
-		if err != nil {
-			return err
-		}
-		for _, m := range members {
-			if strings.HasPrefix(m.key, prefix) {
-				continue
-			}
-			sep()
-			writeMember(&b, m.key, m.value)
-			if m.props != "" {
-				b.WriteByte(';')
-				b.WriteString(m.props)
-			}
-		}
-	}
-	if l.Tenant != "" {
-		sep()
-		writeMember(&b, keyTenant, l.Tenant)
-	}
-	if l.Name != "" {
-		sep()
-		writeMember(&b, keyLane, l.Name)
-	}
-	if l.Revision != 0 {
-		sep()
-		b.WriteString(keyRev)
-		b.WriteByte('=')
-		b.WriteString(strconv.FormatInt(l.Revision, 10))
-	}
-	if len(l.Pins) > 0 {
-		sep()
-		b.WriteString(keyPins)
-		b.WriteByte('=')
-		writePins(&b, l.Pins)
-	}
-	if b.Len() > MaxHeaderBytes || n > MaxMembers {
-		return fmt.Errorf("lane: the baggage header would exceed %d bytes or %d members", MaxHeaderBytes, MaxMembers)
-	}
-	if b.Len() == 0 {
-		delete(h, Header)
-		delete(h, canonicalHeader)
-		return nil
-	}
-	delete(h, Header)
-	h[canonicalHeader] = []string{b.String()}
-	return nil
+	return inject(h, l, "", "")
 }
 
-// canonicalHeader is Header as net/http keys it.
-const canonicalHeader = "Baggage"
+// InjectNext writes into h what Inject(h, l.Next(hop)) would, without
+// copying l's pins: it runs on every call a service makes.
+func InjectNext(h http.Header, l Lane, hop Hop) error {
+	l.Tenant, l.Name = hop.Tenant, hop.Name
+	if l.Revision == 0 {
+		l.Revision = hop.Revision
+	}
+	return inject(h, l, hop.Service, hop.Version)
+}
 
 // Middleware puts the lane of each request (if any) in its context. A
 // malformed baggage header is ignored: the request travels in the
@@ -215,65 +171,4 @@ func Middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// pins are "service:version" pairs joined by ';', each part
-// percent-encoded so names cannot break the format; the list is then a
-// baggage value, so its own '%' and ';' are encoded once more.
-func writePins(b *strings.Builder, pins map[string]string) {
-	var buf [8]string
-	services := buf[:0]
-	if len(pins) > len(buf) {
-		services = make([]string, 0, len(pins))
-	}
-	for s := range pins {
-		services = append(services, s)
-	}
-	slices.Sort(services)
-	for i, s := range services {
-		if i > 0 {
-			b.WriteString("%3B") // ';' inside a baggage value
-		}
-		writeValue(b, escapePin(s))
-		b.WriteByte(':')
-		writeValue(b, escapePin(pins[s]))
-	}
-}
-
-// escapePin percent-encodes a name for the pins list (':' and ';'
-// included); plain names, the usual case, are returned as they are.
-func escapePin(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return strings.ReplaceAll(url.PathEscape(s), ":", "%3A")
-		}
-	}
-	return s
-}
-
-func parsePins(s string) (map[string]string, error) {
-	pins := map[string]string{}
-	if s == "" {
-		return pins, nil
-	}
-	for part := range strings.SplitSeq(s, ";") {
-		svc, ver, ok := strings.Cut(part, ":")
-		if !ok {
-			return nil, fmt.Errorf("lane: %s: %q is not service:version", keyPins, part)
-		}
-		var err1, err2 error
-		svc, err1 = url.PathUnescape(svc)
-		ver, err2 = url.PathUnescape(ver)
-		if err1 != nil || err2 != nil || svc == "" || ver == "" {
-			return nil, fmt.Errorf("lane: %s: %q is not service:version", keyPins, part)
-		}
-		if _, dup := pins[svc]; dup {
-			return nil, fmt.Errorf("lane: %s: service %q pinned twice", keyPins, svc)
-		}
-		pins[svc] = ver
-		if len(pins) > MaxPins {
-			return nil, fmt.Errorf("lane: more than %d pinned services", MaxPins)
-		}
-	}
-	return pins, nil
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -135,27 +137,21 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // send sends a copy of req with body to in and reports the outcome.
 func (t *Transport) send(req *http.Request, body io.ReadCloser, in Instance, l lane.Lane, tenant string) (*http.Response, error) {
-	out := req.Clone(req.Context())
-	out.Body = body
-	if out.Host == "" {
-		out.Host = req.URL.Host
-	}
-	out.URL.Host = in.Address
-	hop := l.WithPin(in.Service, in.Version)
-	hop.Tenant = tenant
-	hop.Name = in.Lane
-	if hop.Revision == 0 {
-		hop.Revision = in.Revision
-	}
-	if err := lane.Inject(out.Header, hop); err != nil {
+	out := newOutgoing(req, body, in.Address)
+	hop := lane.Hop{Tenant: tenant, Name: in.Lane, Service: in.Service, Version: in.Version, Revision: in.Revision}
+	if err := lane.InjectNext(out.Header, l, hop); err != nil {
 		// The caller's baggage header is malformed or full: this hop's
 		// lane goes out alone.
 		out.Header.Del(lane.Header)
-		_ = lane.Inject(out.Header, hop)
+		_ = lane.InjectNext(out.Header, l, hop)
 	}
 	base := t.Base
 	if base == nil {
 		base = http.DefaultTransport
+	}
+	if t.Reporter == nil {
+		// Nothing to report: no clock either.
+		return base.RoundTrip(out)
 	}
 	start := time.Now()
 	resp, err := base.RoundTrip(out)
@@ -167,9 +163,6 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, in Instance, l l
 		return nil, err
 	}
 	ok := resp.StatusCode < http.StatusInternalServerError
-	if t.Reporter == nil {
-		return resp, nil
-	}
 	if resp.Body == nil || resp.StatusCode == http.StatusSwitchingProtocols {
 		// An upgraded connection's body must stay what it is.
 		t.report(in, ok, took)
@@ -177,6 +170,36 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, in Instance, l l
 	}
 	resp.Body = &reportingBody{body: resp.Body, r: t.Reporter, ctx: req.Context(), in: in, ok: ok, took: took}
 	return resp, nil
+}
+
+// outgoing is the copy of the caller's request sent to the instance, with
+// its URL: one allocation.
+type outgoing struct {
+	req http.Request
+	url url.URL
+}
+
+// newOutgoing copies req for the instance at addr, with body. The copy is
+// shallow, as http.Request.WithContext's is, but for what send changes:
+// the URL, and the header map, whose values are still the caller's
+// slices. Neither send nor lane.InjectNext writes into a value slice,
+// and a RoundTripper must not change the request it sends, so the
+// caller's request stays as it was (req.Clone would copy every value, on
+// every call, for nothing).
+func newOutgoing(req *http.Request, body io.ReadCloser, addr string) *http.Request {
+	c := new(outgoing)
+	c.req = *req
+	c.url = *req.URL
+	c.url.Host = addr
+	c.req.URL = &c.url
+	c.req.Body = body
+	if c.req.Host == "" {
+		c.req.Host = req.URL.Host
+	}
+	if c.req.Header = maps.Clone(req.Header); c.req.Header == nil {
+		c.req.Header = make(http.Header, 1)
+	}
+	return &c.req
 }
 
 // another resolves again for a retry, looking for an instance other than

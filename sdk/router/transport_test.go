@@ -68,6 +68,45 @@ func TestTransportRoutesCarriesTheLaneAndReports(t *testing.T) {
 		}
 	})
 
+	t.Run("a lane in the request's own baggage is followed, other systems' members go on byte for byte, and the caller's values are untouched", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodGet, "http://billing/", nil)
+		values := []string{"trace=abc, k = v%41;p", "greyrouter-lane=t00/v2/7/orders:v2"}
+		req.Header["Baggage"] = values
+		status, who, err := call(hc, req)
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("got %d %q, %v", status, who, err)
+		}
+		seen := map[string]*fakeInstance{"billing-a": a, "billing-b": b}[who].seen()
+		if got := seen.header.Values("Baggage"); len(got) != 1 || !strings.HasPrefix(got[0], "trace=abc,k = v%41;p,greyrouter-lane=") {
+			t.Fatalf("instance saw baggage %q", got)
+		}
+		l, ok, err := lane.Extract(seen.header)
+		if err != nil || !ok || l.Tenant != "t00" || l.Revision != 7 || l.Pins["orders"] != "v2" || l.Pins["billing"] != "v1" {
+			t.Fatalf("lane %+v (%v, %v)", l, ok, err)
+		}
+		if len(req.Header["Baggage"]) != 2 || &req.Header["Baggage"][0] != &values[0] ||
+			values[0] != "trace=abc, k = v%41;p" || values[1] != "greyrouter-lane=t00/v2/7/orders:v2" {
+			t.Fatalf("caller's baggage changed: %q", req.Header["Baggage"])
+		}
+	})
+
+	t.Run("a caller's malformed baggage is replaced by the lane alone", func(t *testing.T) {
+		ctx := lane.NewContext(context.Background(), lane.Lane{Tenant: "t00", Revision: 7})
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://billing/", nil)
+		req.Header.Set("Baggage", "not a member")
+		status, who, err := call(hc, req)
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("got %d %q, %v", status, who, err)
+		}
+		seen := map[string]*fakeInstance{"billing-a": a, "billing-b": b}[who].seen()
+		if got := seen.header.Values("Baggage"); len(got) != 1 || !strings.HasPrefix(got[0], "greyrouter-lane=t00/") || strings.Contains(got[0], ",") {
+			t.Fatalf("instance saw baggage %q", got)
+		}
+		if req.Header.Get("Baggage") != "not a member" {
+			t.Fatalf("caller's baggage changed: %q", req.Header["Baggage"])
+		}
+	})
+
 	t.Run("a first hop starts the lane with the tenant routed for and the revision decided at", func(t *testing.T) {
 		hc := &http.Client{Transport: &Transport{Client: c, Tenant: func(*http.Request) string { return "t00" }}}
 		req, _ := http.NewRequest(http.MethodGet, "http://billing:8080/", nil)
