@@ -137,6 +137,9 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
+	// Long polls answer at once when shutting down, rather than hold up
+	// Shutdown for as long as they would wait.
+	srv.RegisterOnShutdown(api.Drain)
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)

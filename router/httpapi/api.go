@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"github.com/greyrouter/greyrouter/internal/httpx"
+	"sync"
 
 	"context"
 	"fmt"
@@ -37,6 +38,9 @@ type API struct {
 	checks     []Check
 	reg        *prometheus.Registry
 	metrics    *metrics
+	// draining is closed by Drain: long polls answer at once.
+	draining  chan struct{}
+	drainOnce sync.Once
 }
 
 // Config holds what New needs.
@@ -60,8 +64,15 @@ type Config struct {
 func New(cfg Config) *API {
 	a := &API{m: cfg.Manager, log: cfg.Log, adminToken: cfg.AdminToken, auth: cfg.Authenticate, extra: cfg.Routes, checks: cfg.Checks, reg: cfg.Registry}
 	a.metrics = newMetrics(cfg.Registry, cfg.Manager)
+	a.draining = make(chan struct{})
 	return a
 }
+
+// Drain makes requests that wait for a change (routing snapshot long
+// polls) answer now with what they have, and later ones not wait, so
+// that a graceful shutdown (http.Server.RegisterOnShutdown) is not held
+// up by clients that would otherwise wait up to a minute.
+func (a *API) Drain() { a.drainOnce.Do(func() { close(a.draining) }) }
 
 // Handler returns the gin engine with every route.
 func (a *API) Handler() http.Handler {

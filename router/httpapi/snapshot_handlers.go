@@ -82,11 +82,13 @@ type snapshotServer struct {
 	changed    chan struct{} // closed when cur's content changes
 	waiters    int
 	watching   bool
+	// draining is closed when the server shuts down: nobody waits then.
+	draining <-chan struct{}
 }
 
 // routingSnapshot returns the handler; each API engine gets its own cache.
 func (a *API) routingSnapshot() gin.HandlerFunc {
-	s := &snapshotServer{m: a.m, log: a.log, refresh: snapshotMinRefresh, changed: make(chan struct{})}
+	s := &snapshotServer{m: a.m, log: a.log, refresh: snapshotMinRefresh, changed: make(chan struct{}), draining: a.draining}
 	return s.serve
 }
 
@@ -181,7 +183,7 @@ func (s *snapshotServer) serve(c *gin.Context) {
 			return
 		}
 		left := time.Until(deadline)
-		if left <= 0 {
+		if left <= 0 || s.isDraining() {
 			c.Status(http.StatusNotModified)
 			c.Writer.WriteHeaderNow()
 			return
@@ -242,10 +244,20 @@ func (s *snapshotServer) await(ctx context.Context, changed <-chan struct{}, lef
 	select {
 	case <-changed:
 	case <-t.C:
+	case <-s.draining:
 	case <-ctx.Done():
 		return false
 	}
 	return true
+}
+
+func (s *snapshotServer) isDraining() bool {
+	select {
+	case <-s.draining:
+		return true
+	default:
+		return false
+	}
 }
 
 // watch keeps the snapshot current while anyone waits.
