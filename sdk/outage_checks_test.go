@@ -7,23 +7,6 @@ import (
 	"github.com/greyrouter/greyrouter/sdk/privilege"
 )
 
-// knownRouterGaps are recovery signs that are known to take longer than
-// recoveryBound after the router returns, with the longest they may take
-// until fixed; the test skips (rather than fails) when only these are
-// late, and fails when they are later still.
-//
-// sdk/router local mode retries a failed snapshot fetch with a backoff
-// that doubles from 100 ms up to 5 s (local.go, backoff.sleep). After an
-// outage of more than about 6 s the client tries the router only every
-// 2.5–5 s, so it notices the router's return up to 5 s late: decisions
-// never fail (they use the last snapshot), but Staleness stays high and a
-// configuration change made meanwhile reaches the client late. A cap of
-// about 1 s (a failed fetch is one refused connection) would meet the
-// 2 s requirement.
-var knownRouterGaps = map[string]time.Duration{
-	condRouterConfirmed: 5*time.Second + 500*time.Millisecond,
-}
-
 // checkNothingFailed checks that no call had a wrong answer or an
 // unexpected error, and that routing, default verification and checks
 // seen before never failed closed either.

@@ -43,22 +43,14 @@ func (r *recovery) String() string {
 }
 
 // check fails the test for every sign of health that took longer than
-// recoveryBound, except those in known (a name and the longest it may
-// take), which it returns as descriptions when they were late.
-func (r *recovery) check(t *testing.T, dep string, known map[string]time.Duration) (gaps []string) {
+// recoveryBound.
+func (r *recovery) check(t *testing.T, dep string) {
 	t.Helper()
 	for _, n := range r.names {
-		d := r.after[n]
-		if d >= 0 && d <= recoveryBound {
-			continue
+		if d := r.after[n]; d < 0 || d > recoveryBound {
+			t.Errorf("after %s returned, %q took %v; want at most %v", dep, n, d.Round(time.Millisecond), recoveryBound)
 		}
-		if limit, ok := known[n]; ok && d >= 0 && d <= limit {
-			gaps = append(gaps, fmt.Sprintf("after %s returned, %q took %v (known gap: want at most %v)", dep, n, d.Round(time.Millisecond), recoveryBound))
-			continue
-		}
-		t.Errorf("after %s returned, %q took %v; want at most %v", dep, n, d.Round(time.Millisecond), recoveryBound)
 	}
-	return gaps
 }
 
 var recoveryChecks atomic.Int64

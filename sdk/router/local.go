@@ -268,14 +268,18 @@ func (l *local) close() {
 	l.metrics.unregister()
 }
 
-// backoff sleeps 100 ms, doubling up to 5 s, with jitter.
+// backoff sleeps 100 ms, doubling up to 1 s, with jitter. The cap is
+// what bounds how late a client notices a router that came back after an
+// outage (the SDK's bar is 2 s); a failed fetch costs the router little
+// (a refused connection, or one request), so polling at this pace is
+// affordable even for many clients.
 type backoff struct{ d time.Duration }
 
 func (b *backoff) reset() { b.d = 0 }
 
 // sleep waits the next delay; false when ctx ended first.
 func (b *backoff) sleep(ctx context.Context) bool {
-	b.d = min(max(2*b.d, 100*time.Millisecond), 5*time.Second)
+	b.d = min(max(2*b.d, 100*time.Millisecond), time.Second)
 	d := b.d/2 + rand.N(b.d/2+1)
 	t := time.NewTimer(d)
 	defer t.Stop()
