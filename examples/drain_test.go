@@ -106,7 +106,7 @@ func (d *demoEnv) drain(t *testing.T) {
 	if took := exited.Sub(sigterm); took < drainFor {
 		t.Errorf("billing-v2 exited %s after SIGTERM, before its %s drain was over", took, drainFor)
 	}
-	var failed, late, during int
+	var failed, late, during, answered int
 	for _, o := range all {
 		if o.at.After(sigterm) && o.at.Before(exited) {
 			during++
@@ -118,6 +118,8 @@ func (d *demoEnv) drain(t *testing.T) {
 		case o.instance == "billing-v2" && o.at.After(sigterm.Add(movedWithin)):
 			// Callers must have moved well before the instance stops.
 			late++
+		case o.instance == "billing-v2" && o.at.After(sigterm):
+			answered++
 		}
 	}
 	if failed > 0 || late > 0 {
@@ -126,8 +128,17 @@ func (d *demoEnv) drain(t *testing.T) {
 	if during == 0 {
 		t.Fatalf("no call was made while billing-v2 drained")
 	}
+	// Callers hear of the drain some time after SIGTERM (a second, for
+	// local decisions); what they sent billing-v2 meanwhile it must still
+	// answer. (Had it stopped serving at once, orders' Transport would
+	// have retried those calls elsewhere: no failure, but no answer from
+	// billing-v2 either.)
+	if answered == 0 {
+		t.Fatalf("billing-v2 answered no call sent after SIGTERM: it stopped serving before callers moved away")
+	}
 	if r := d.admin.call(t, "GET", "/api/v1/services/billing/instances/billing-v2", nil); r.status != http.StatusNotFound {
 		t.Fatalf("billing-v2 after its shutdown: %d %s, want 404 (deregistered)", r.status, r.raw)
 	}
-	t.Logf("%d calls, %d while billing-v2 drained (%s from SIGTERM to exit), none failed", len(all), during, exited.Sub(sigterm).Round(time.Millisecond))
+	t.Logf("%d calls, %d while billing-v2 drained (%s from SIGTERM to exit; it answered %d of them), none failed",
+		len(all), during, exited.Sub(sigterm).Round(time.Millisecond), answered)
 }
