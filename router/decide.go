@@ -103,16 +103,32 @@ type VersionChoice struct {
 	Lane string
 }
 
+// LaneSupply is what a service offers a request's lane.
+type LaneSupply int
+
+// Lane supplies.
+const (
+	// LaneAbsent: the service has no routable version named like the lane.
+	LaneAbsent LaneSupply = iota
+	// LaneDown: it has one, without a usable instance right now (none
+	// live, or all ejected with no probe due).
+	LaneDown
+	// LaneUp: it has one with a usable instance.
+	LaneUp
+)
+
 // ChooseVersion is the pure version step shared by every decider. A
 // request in a lane whose binding does not ignore lanes goes to the
-// service's version of that name when laneExists (the service has a
-// routable version named req.Lane); when it has none, a strict binding
-// fails the decision and a permissive one (or no binding) goes on as
-// without a lane. Then: match rules by priority, then the pin or the
-// sticky split, then the service default. Rules must already be sorted
-// (SortRules). A split without a sticky key uses random (0 <= random < 1)
-// to pick a bucket, unsticky.
-func ChooseVersion(svc Service, b *Binding, req Request, random float64, laneExists bool) (VersionChoice, error) {
+// service's version of that name when the service offers it (supply is
+// LaneUp). Otherwise a permissive binding (or no binding) goes on as
+// without a lane, and a strict one fails: not found when the version is
+// absent (ErrNoLane), and, when it is down, with the lane's version
+// chosen, so that the instance step fails as for any version. Then:
+// match rules by priority, then the pin or the sticky split, then the
+// service default. Rules must already be sorted (SortRules). A split
+// without a sticky key uses random (0 <= random < 1) to pick a bucket,
+// unsticky.
+func ChooseVersion(svc Service, b *Binding, req Request, random float64, supply LaneSupply) (VersionChoice, error) {
 	if req.Lane != "" {
 		mode := LanePermissive
 		if b != nil && b.LaneMode != "" {
@@ -120,7 +136,7 @@ func ChooseVersion(svc Service, b *Binding, req Request, random float64, laneExi
 		}
 		switch {
 		case mode == LaneIgnore:
-		case laneExists:
+		case supply == LaneUp || supply == LaneDown && mode == LaneStrict:
 			return VersionChoice{Version: req.Lane, Reason: "lane", Bucket: -1, Lane: req.Lane}, nil
 		case mode == LaneStrict:
 			return VersionChoice{}, apperr.Wrap(apperr.NotFound, ErrNoLane,

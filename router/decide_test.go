@@ -54,7 +54,7 @@ func TestRaisingThePercentageOnlyMovesUsersToTheCandidate(t *testing.T) {
 	svc := router.Service{DefaultVersion: "v1"}
 	at := func(p router.Percent, key string) string {
 		b.Percent = p
-		vc, err := router.ChooseVersion(svc, &b, router.Request{Tenant: "acme", Key: key}, 0, false)
+		vc, err := router.ChooseVersion(svc, &b, router.Request{Tenant: "acme", Key: key}, 0, router.LaneAbsent)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +114,7 @@ func TestChooseVersion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := router.ChooseVersion(svc, tt.binding, tt.req, 0.5, false)
+			got, err := router.ChooseVersion(svc, tt.binding, tt.req, 0.5, router.LaneAbsent)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -203,25 +203,27 @@ func TestLanes(t *testing.T) {
 		name       string
 		b          *router.Binding
 		lane       string
-		exists     bool
+		supply     router.LaneSupply
 		beta       bool
 		version    string
 		reason     string
 		laneAfter  string
 		failsNoWay bool
 	}{
-		{"a request without a lane follows the binding and enters the pinned version's lane", pin3(""), "", false, false, "v3", "pin", "v3", false},
-		{"a request sent to the default version stays in the baseline", nil, "", false, false, "v1", "default", "", false},
-		{"a split's candidate is a lane", split, "", false, false, "v5", "split_candidate", "v5", false},
-		{"a lane the service has wins over the pin", pin3(""), "v2", true, false, "v2", "lane", "v2", false},
-		{"a lane the service has wins over a matching rule", pin3(router.LaneStrict), "v2", true, true, "v2", "lane", "v2", false},
-		{"a lane wins over a split", split, "v2", true, false, "v2", "lane", "v2", false},
-		{"a lane applies to tenants without a binding", nil, "v2", true, false, "v2", "lane", "v2", false},
-		{"permissive: a missing lane falls back to the binding and the lane travels on", pin3(router.LanePermissive), "v9", false, false, "v3", "pin", "v9", false},
-		{"permissive by default", pin3(""), "v9", false, true, "v4", "rule", "v9", false},
-		{"without a binding a missing lane falls back to the default", nil, "v9", false, false, "v1", "default", "v9", false},
-		{"strict: a missing lane fails the decision", pin3(router.LaneStrict), "v9", false, false, "", "", "", true},
-		{"ignore: the lane is not followed even when it exists, but travels on", pin3(router.LaneIgnore), "v2", true, false, "v3", "pin", "v2", false},
+		{"a request without a lane follows the binding and enters the pinned version's lane", pin3(""), "", router.LaneAbsent, false, "v3", "pin", "v3", false},
+		{"a request sent to the default version stays in the baseline", nil, "", router.LaneAbsent, false, "v1", "default", "", false},
+		{"a split's candidate is a lane", split, "", router.LaneAbsent, false, "v5", "split_candidate", "v5", false},
+		{"a lane the service has wins over the pin", pin3(""), "v2", router.LaneUp, false, "v2", "lane", "v2", false},
+		{"a lane the service has wins over a matching rule", pin3(router.LaneStrict), "v2", router.LaneUp, true, "v2", "lane", "v2", false},
+		{"a lane wins over a split", split, "v2", router.LaneUp, false, "v2", "lane", "v2", false},
+		{"a lane applies to tenants without a binding", nil, "v2", router.LaneUp, false, "v2", "lane", "v2", false},
+		{"permissive: a missing lane falls back to the binding and the lane travels on", pin3(router.LanePermissive), "v9", router.LaneAbsent, false, "v3", "pin", "v9", false},
+		{"permissive by default", pin3(""), "v9", router.LaneAbsent, true, "v4", "rule", "v9", false},
+		{"without a binding a missing lane falls back to the default", nil, "v9", router.LaneAbsent, false, "v1", "default", "v9", false},
+		{"permissive: a lane whose version has no usable instance falls back", pin3(""), "v2", router.LaneDown, false, "v3", "pin", "v2", false},
+		{"strict: a lane whose version has no usable instance is chosen, for the instance step to fail", pin3(router.LaneStrict), "v2", router.LaneDown, false, "v2", "lane", "v2", false},
+		{"strict: a missing lane fails the decision", pin3(router.LaneStrict), "v9", router.LaneAbsent, false, "", "", "", true},
+		{"ignore: the lane is not followed even when it exists, but travels on", pin3(router.LaneIgnore), "v2", router.LaneUp, false, "v3", "pin", "v2", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -229,7 +231,7 @@ func TestLanes(t *testing.T) {
 			if c.beta {
 				req.Headers["x-beta"] = "1"
 			}
-			vc, err := router.ChooseVersion(svc, c.b, req, 0, c.exists)
+			vc, err := router.ChooseVersion(svc, c.b, req, 0, c.supply)
 			if c.failsNoWay {
 				if !errors.Is(err, router.ErrNoLane) || !apperr.Is(err, apperr.NotFound) || !strings.Contains(err.Error(), `"v9"`) {
 					t.Fatalf("err = %v, want a not-found error naming lane v9", err)

@@ -54,11 +54,12 @@ type LaneMode string
 // Lane modes.
 const (
 	// LanePermissive (the default) follows the lane when the service has
-	// a routable version of that name, and decides as without a lane
-	// when it has none.
+	// a routable version of that name with a usable instance, and decides
+	// as without a lane otherwise.
 	LanePermissive LaneMode = "permissive"
-	// LaneStrict follows the lane, and fails the decision (not found)
-	// when the service has no routable version of that name.
+	// LaneStrict follows the lane, and fails the decision when the
+	// service has no routable version of that name (not found) or no
+	// usable instance of it (unavailable).
 	LaneStrict LaneMode = "strict"
 	// LaneIgnore decides as without a lane; the lane still travels on.
 	LaneIgnore LaneMode = "ignore"

@@ -106,7 +106,7 @@ func FuzzParseAttributes(f *testing.F) {
 		}
 		req := router.Request{Tenant: "t", Service: "s", Attributes: m}
 		_ = req.Validate()
-		_, _ = router.ChooseVersion(router.Service{DefaultVersion: "v1"}, nil, req, 0, false)
+		_, _ = router.ChooseVersion(router.Service{DefaultVersion: "v1"}, nil, req, 0, router.LaneAbsent)
 	})
 }
 
@@ -135,20 +135,20 @@ func FuzzBinding(f *testing.F) {
 			return
 		}
 		req := router.Request{Tenant: b.Tenant, Key: key, Attributes: map[string]string{"beta": attr}, Headers: map[string]string{"x-user": key}}
-		laneExists := false
+		supply := router.LaneAbsent
 		if router.ValidName(attr) {
 			// The attribute doubles as the request's lane, which the
-			// service has when its length is even.
-			req.Lane, laneExists = attr, len(attr)%2 == 0
+			// service supplies according to its length.
+			req.Lane, supply = attr, router.LaneSupply(len(attr)%3)
 		}
-		got, err := router.ChooseVersion(router.Service{DefaultVersion: "default"}, &b, req, 0.3, laneExists)
+		got, err := router.ChooseVersion(router.Service{DefaultVersion: "default"}, &b, req, 0.3, supply)
 		if err != nil {
-			if b.LaneMode != router.LaneStrict || laneExists || req.Lane == "" || !apperr.Is(err, apperr.NotFound) {
-				t.Fatalf("lane %q (exists %v) in mode %q failed: %v", req.Lane, laneExists, b.LaneMode, err)
+			if b.LaneMode != router.LaneStrict || supply != router.LaneAbsent || req.Lane == "" || !apperr.Is(err, apperr.NotFound) {
+				t.Fatalf("lane %q (supply %v) in mode %q failed: %v", req.Lane, supply, b.LaneMode, err)
 			}
 			return
 		}
-		ok := got.Version == "default" || (laneExists && got.Version == req.Lane)
+		ok := got.Version == "default" || (supply != router.LaneAbsent && got.Version == req.Lane)
 		for _, v := range b.Versions() {
 			ok = ok || got.Version == v
 		}

@@ -120,9 +120,11 @@ func TestDecideAgreesWithPureLogic(t *testing.T) {
 		versions := []string{"v1", "v2", "v3"}
 		snap := snapshot(router.RoundRobin, inst("a", "v1", 1), inst("b", "v2", 1), inst("c", "v3", 1))
 		snap.Versions = append(snap.Versions, router.Version{Service: "orders", Name: "v3", State: router.VersionActive},
-			router.Version{Service: "orders", Name: "v4", State: router.VersionRetired})
-		// Lanes v1-v3 exist; v4 is retired and v9 unknown: neither is a lane.
-		laneExists := map[string]bool{"v1": true, "v2": true, "v3": true}
+			router.Version{Service: "orders", Name: "v4", State: router.VersionRetired},
+			router.Version{Service: "orders", Name: "v5", State: router.VersionActive})
+		// Lanes v1-v3 are up; v5 has no instance (down); v4 is retired
+		// and v9 unknown (absent).
+		supply := map[string]router.LaneSupply{"v1": router.LaneUp, "v2": router.LaneUp, "v3": router.LaneUp, "v5": router.LaneDown}
 		cases := 300
 		if testing.Short() {
 			cases = 60
@@ -134,8 +136,16 @@ func TestDecideAgreesWithPureLogic(t *testing.T) {
 			project(t, st, snap)
 			for range 5 {
 				req := genRequest(rng)
-				want, wantErr := router.ChooseVersion(snap.Service, &b, req, 0, laneExists[req.Lane])
+				want, wantErr := router.ChooseVersion(snap.Service, &b, req, 0, supply[req.Lane])
 				got, gotErr := st.Decide(context.Background(), req, router.DecideOptions{Explain: true})
+				if wantErr == nil && want.Version == "v5" {
+					// A strict binding's lane without instances: the
+					// instance step fails.
+					if !apperr.Is(gotErr, apperr.Unavailable) {
+						t.Fatalf("case %d: binding %+v request %+v: lua %v, want unavailable", i, b, req, gotErr)
+					}
+					continue
+				}
 				if wantErr != nil || gotErr != nil {
 					if !errors.Is(gotErr, router.ErrNoLane) || !errors.Is(wantErr, router.ErrNoLane) || !apperr.Is(gotErr, apperr.NotFound) {
 						t.Fatalf("case %d: binding %+v request %+v: lua %v, go %v", i, b, req, gotErr, wantErr)
@@ -220,7 +230,7 @@ func genRequest(rng *rand.Rand) router.Request {
 			req.Attributes[n] = genValue(rng)
 		}
 	}
-	req.Lane = []string{"", "", "v1", "v2", "v3", "v4", "v9"}[rng.IntN(7)]
+	req.Lane = []string{"", "", "v1", "v2", "v3", "v4", "v5", "v9"}[rng.IntN(8)]
 	return req
 }
 

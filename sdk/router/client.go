@@ -50,9 +50,10 @@ type ResolveOptions struct {
 	// Lane is the release lane the request travels in (lane.Lane.Name of
 	// the incoming request; Transport sets it). Unless the tenant's
 	// binding ignores lanes, a service that has a version of that name
-	// serves the request with it; when it has none, a strict binding
-	// fails the decision (ErrNotFound) and a permissive one (the default)
-	// decides as it would without a lane.
+	// with a usable instance serves the request with it; otherwise a
+	// strict binding fails the decision (ErrNotFound without such a
+	// version, ErrUnavailable without a usable instance) and a permissive
+	// one (the default) decides as it would without a lane.
 	Lane string
 }
 

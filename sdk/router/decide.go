@@ -25,7 +25,7 @@ func (t *table) decide(tenant, service string, opts ResolveOptions) (Instance, e
 	}
 	req := routing.Request{Tenant: tenant, Service: service, Key: opts.Key, Headers: opts.Headers, Attributes: opts.Attributes, Lane: opts.Lane}
 	rnd := rand.Float64()
-	vc, err := routing.ChooseVersion(st.svc, b, req, rnd, opts.Lane != "" && st.versions[opts.Lane] != nil)
+	vc, err := routing.ChooseVersion(st.svc, b, req, rnd, st.laneSupply(opts.Lane))
 	if err != nil {
 		return Instance{}, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
@@ -60,6 +60,22 @@ func (t *table) decide(tenant, service string, opts ResolveOptions) (Instance, e
 	return Instance{Tenant: tenant, Service: service, Version: v.name, ID: in.ID, Address: in.Address, Metadata: in.Metadata,
 		Reason: vc.Reason, Lane: vc.Lane, Revision: t.revision, Deprecated: v.deprecated, Rule: ruleOrNone(vc.Rule), Bucket: vc.Bucket,
 		Source: SourceLocal}, nil
+}
+
+// laneSupply says what the service offers a lane: a version of that name
+// with usable instances (up), without (down: none live, or all ejected),
+// or none.
+func (st *serviceTable) laneSupply(lane string) routing.LaneSupply {
+	if lane == "" {
+		return routing.LaneAbsent
+	}
+	switch v := st.versions[lane]; {
+	case v == nil:
+		return routing.LaneAbsent
+	case v.err != nil:
+		return routing.LaneDown
+	}
+	return routing.LaneUp
 }
 
 func ruleOrNone(r int) int {

@@ -65,11 +65,78 @@ local function hash32(s)
   return tonumber(string.sub(redis.sha1hex(s), 1, 8), 16)
 end
 
+-- The clock is read only when something needs it: heartbeats, circuits
+-- that are not closed, or leases.
+local now
+local function clock()
+  if not now then
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return now
+end
+
+local svc
+
+-- health reads a version's instances: live ones (heartbeat not expired)
+-- whose circuit is closed, or all live ones below the panic threshold;
+-- an instance due a probe is claimed for this decision. It fails with
+-- GRNOINSTANCE (none live) or GRNOHEALTHY (all ejected, no probe due).
+-- up[i] is true for live instances (instances without a TTL always are),
+-- indexed like all.
+local function health(version, vq)
+  local all = cjson.decode(vq[1])
+  local up, nup = {}, 0
+  local hbf, hbi = {}, {}
+  for i, inst in ipairs(all) do
+    if inst.t then hbf[#hbf + 1] = 'hb:' .. inst.id; hbi[#hbi + 1] = i else up[i] = true; nup = nup + 1 end
+  end
+  if #hbf > 0 then
+    local vals = redis.call('HMGET', st, unpack(hbf))
+    for j, i in ipairs(hbi) do
+      if (tonumber(vals[j]) or 0) >= clock() then up[i] = true; nup = nup + 1 end
+    end
+  end
+  if nup == 0 then return nil, 'GRNOINSTANCE ' .. version end
+
+  -- Healthy: circuit closed. An instance whose cooldown (or unanswered probe)
+  -- ran out is probed with this decision, one probe at a time.
+  local ok, nok, probe, panic = up, nup, nil, false
+  local nhealthy = nok
+  -- Circuit state left over from before circuit breaking was switched off
+  -- for the service is ignored.
+  if svc == nil and nopen > 0 then svc = cjson.decode(redis.call('HGET', cfg, '_svc')) end
+  if svc and svc.cb then
+    local f, idx = {}, {}
+    for i = 1, #all do
+      if up[i] then f[#f + 1] = all[i].id .. '|s'; f[#f + 1] = all[i].id .. '|u'; idx[#idx + 1] = i end
+    end
+    local vals = redis.call('HMGET', cbk, unpack(f))
+    ok, nok = {}, 0
+    for j, i in ipairs(idx) do
+      if not vals[2 * j - 1] then
+        ok[i] = true; nok = nok + 1
+      elseif probe == nil and (tonumber(vals[2 * j]) or 0) <= clock() then
+        probe = i
+      end
+    end
+    nhealthy = nok
+    if svc.cb.panic > 0 and nok * 100 < nup * svc.cb.panic then
+      ok, nok, panic = up, nup, true
+    end
+    if probe then
+      redis.call('HSET', cbk, all[probe].id .. '|s', 'h', all[probe].id .. '|u', clock() + svc.cb.probe * 1000)
+    end
+  end
+  if not probe and nok == 0 then return nil, 'GRNOHEALTHY ' .. version end
+  return {all = all, ok = ok, nok = nok, probe = probe, panic = panic, nhealthy = nhealthy}
+end
+
 -- Version step (router.ChooseVersion): the request's lane when the
--- binding follows lanes and the service has that version (a strict
--- binding fails without it), else rules by priority, then pin or sticky
--- split, then default. The lane's version is read with its instances, so
--- following a lane costs no extra call.
+-- binding follows lanes and the service has that version with a usable
+-- instance (a strict binding fails otherwise), else rules by priority,
+-- then pin or sticky split, then default. The lane's version is read with
+-- its instances, so following a lane costs no extra call.
 local b
 if got[2] ~= '' then b = cjson.decode(got[2]) end
 local version, reason, rule, bucket, sticky, vq
@@ -79,12 +146,17 @@ if b then
 elseif rkey ~= '' then
   sticky = rkey
 end
+local h, herr
 local lane = ARGV[7] or ''
 local lmode = (b and b.lm) or 'p'
 if lane ~= '' and lmode ~= 'i' then
   vq = redis.call('HMGET', cfg, 'v:' .. lane, 'q:' .. lane, 'x:' .. lane)
   if vq[1] then
-    version, reason = lane, 'lane'
+    -- The lane's version exists: it serves when it has a usable instance;
+    -- otherwise a strict binding fails as any version would, and a
+    -- permissive one decides as without a lane.
+    h, herr = health(lane, vq)
+    if h or lmode == 's' then version, reason = lane, 'lane' else vq = nil end
   elseif lmode == 's' then
     return redis.error_reply('GRNOLANE ' .. lane)
   else
@@ -119,66 +191,13 @@ local laneOut = lane
 if laneOut == '' and version ~= (got[4] or '') then laneOut = version end
 
 -- Instance step.
-if not vq then vq = redis.call('HMGET', cfg, 'v:' .. version, 'q:' .. version, 'x:' .. version) end
-if not vq[1] then return redis.error_reply('GRNOINSTANCE ' .. version) end
-local all = cjson.decode(vq[1])
-
--- The clock is read only when something needs it: heartbeats, circuits
--- that are not closed, or leases.
-local now
-local function clock()
-  if not now then
-    local t = redis.call('TIME')
-    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  end
-  return now
+if not vq then
+  vq = redis.call('HMGET', cfg, 'v:' .. version, 'q:' .. version, 'x:' .. version)
+  if not vq[1] then return redis.error_reply('GRNOINSTANCE ' .. version) end
+  h, herr = health(version, vq)
 end
-
--- Live: heartbeat not expired (instances without a TTL are always live).
--- up[i] is true for live instances, indexed like all.
-local up, nup = {}, 0
-local hbf, hbi = {}, {}
-for i, inst in ipairs(all) do
-  if inst.t then hbf[#hbf + 1] = 'hb:' .. inst.id; hbi[#hbi + 1] = i else up[i] = true; nup = nup + 1 end
-end
-if #hbf > 0 then
-  local vals = redis.call('HMGET', st, unpack(hbf))
-  for j, i in ipairs(hbi) do
-    if (tonumber(vals[j]) or 0) >= clock() then up[i] = true; nup = nup + 1 end
-  end
-end
-if nup == 0 then return redis.error_reply('GRNOINSTANCE ' .. version) end
-
--- Healthy: circuit closed. An instance whose cooldown (or unanswered probe)
--- ran out is probed with this decision, one probe at a time.
-local ok, nok, probe, panic = up, nup, nil, false
-local nhealthy = nok
--- Circuit state left over from before circuit breaking was switched off
--- for the service is ignored.
-local svc
-if nopen > 0 then svc = cjson.decode(redis.call('HGET', cfg, '_svc')) end
-if svc and svc.cb then
-  local f, idx = {}, {}
-  for i = 1, #all do
-    if up[i] then f[#f + 1] = all[i].id .. '|s'; f[#f + 1] = all[i].id .. '|u'; idx[#idx + 1] = i end
-  end
-  local vals = redis.call('HMGET', cbk, unpack(f))
-  ok, nok = {}, 0
-  for j, i in ipairs(idx) do
-    if not vals[2 * j - 1] then
-      ok[i] = true; nok = nok + 1
-    elseif probe == nil and (tonumber(vals[2 * j]) or 0) <= clock() then
-      probe = i
-    end
-  end
-  nhealthy = nok
-  if svc.cb.panic > 0 and nok * 100 < nup * svc.cb.panic then
-    ok, nok, panic = up, nup, true
-  end
-  if probe then
-    redis.call('HSET', cbk, all[probe].id .. '|s', 'h', all[probe].id .. '|u', clock() + svc.cb.probe * 1000)
-  end
-end
+if not h then return redis.error_reply(herr) end
+local all, ok, nok, probe, panic, nhealthy = h.all, h.ok, h.nok, h.probe, h.panic, h.nhealthy
 
 -- pool lists the usable indexes into all, in id order.
 local function pool()
@@ -190,8 +209,6 @@ end
 local pick, lease
 if probe then
   pick = probe
-elseif nok == 0 then
-  return redis.error_reply('GRNOHEALTHY ' .. version)
 elseif strategy == 'round_robin' then
   local p = pool()
   pick = p[(redis.call('HINCRBY', st, 'rr:' .. version, 1) - 1) % #p + 1]
