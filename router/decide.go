@@ -128,7 +128,7 @@ const (
 // service default. Rules must already be sorted (SortRules). A split
 // without a sticky key uses random (0 <= random < 1) to pick a bucket,
 // unsticky.
-func ChooseVersion(svc Service, b *Binding, req Request, random float64, supply LaneSupply) (VersionChoice, error) {
+func ChooseVersion(svc *Service, b *Binding, req *Request, random float64, supply LaneSupply) (VersionChoice, error) {
 	if req.Lane != "" {
 		mode := LanePermissive
 		if b != nil && b.LaneMode != "" {
@@ -143,7 +143,7 @@ func ChooseVersion(svc Service, b *Binding, req Request, random float64, supply 
 				fmt.Sprintf("no route: service %q has no version for lane %q and tenant %q's binding is strict", svc.Name, req.Lane, req.Tenant))
 		}
 	}
-	vc := chooseOutsideLane(svc, b, req, random)
+	vc := chooseOutsideLane(svc.DefaultVersion, b, req, random)
 	vc.Lane = LaneAfter(req.Lane, vc.Version, svc.DefaultVersion)
 	return vc, nil
 }
@@ -166,10 +166,10 @@ func LaneAfter(in, version, defaultVersion string) string {
 	return ""
 }
 
-func chooseOutsideLane(svc Service, b *Binding, req Request, random float64) VersionChoice {
+func chooseOutsideLane(defaultVersion string, b *Binding, req *Request, random float64) VersionChoice {
 	if b != nil {
 		for i, r := range b.Rules {
-			if r.Matches(req) {
+			if r.Matches(*req) {
 				return VersionChoice{Version: r.Version, Reason: "rule", Rule: i + 1, Bucket: -1}
 			}
 		}
@@ -178,7 +178,7 @@ func chooseOutsideLane(svc Service, b *Binding, req Request, random float64) Ver
 			return VersionChoice{Version: b.Version, Reason: "pin", Bucket: -1}
 		case ModeSplit:
 			var bucket int
-			if key := b.StickyKey(req); key != "" {
+			if key := b.StickyKey(*req); key != "" {
 				bucket = Bucket(b.Salt, req.Tenant, key)
 			} else {
 				bucket = int(random * Buckets)
@@ -189,7 +189,7 @@ func chooseOutsideLane(svc Service, b *Binding, req Request, random float64) Ver
 			return VersionChoice{Version: b.Baseline, Reason: "split_baseline", Bucket: bucket}
 		}
 	}
-	return VersionChoice{Version: svc.DefaultVersion, Reason: "default", Bucket: -1}
+	return VersionChoice{Version: defaultVersion, Reason: "default", Bucket: -1}
 }
 
 // SortRules orders rules by ascending priority, keeping the given order for

@@ -54,7 +54,7 @@ func TestRaisingThePercentageOnlyMovesUsersToTheCandidate(t *testing.T) {
 	svc := router.Service{DefaultVersion: "v1"}
 	at := func(p router.Percent, key string) string {
 		b.Percent = p
-		vc, err := router.ChooseVersion(svc, &b, router.Request{Tenant: "acme", Key: key}, 0, router.LaneAbsent)
+		vc, err := router.ChooseVersion(&svc, &b, &router.Request{Tenant: "acme", Key: key}, 0, router.LaneAbsent)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +114,7 @@ func TestChooseVersion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := router.ChooseVersion(svc, tt.binding, tt.req, 0.5, router.LaneAbsent)
+			got, err := router.ChooseVersion(&svc, tt.binding, &tt.req, 0.5, router.LaneAbsent)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -231,7 +231,7 @@ func TestLanes(t *testing.T) {
 			if c.beta {
 				req.Headers["x-beta"] = "1"
 			}
-			vc, err := router.ChooseVersion(svc, c.b, req, 0, c.supply)
+			vc, err := router.ChooseVersion(&svc, c.b, &req, 0, c.supply)
 			if c.failsNoWay {
 				if !errors.Is(err, router.ErrNoLane) || !apperr.Is(err, apperr.NotFound) || !strings.Contains(err.Error(), `"v9"`) {
 					t.Fatalf("err = %v, want a not-found error naming lane v9", err)

@@ -106,7 +106,7 @@ func FuzzParseAttributes(f *testing.F) {
 		}
 		req := router.Request{Tenant: "t", Service: "s", Attributes: m}
 		_ = req.Validate()
-		_, _ = router.ChooseVersion(router.Service{DefaultVersion: "v1"}, nil, req, 0, router.LaneAbsent)
+		_, _ = router.ChooseVersion(&router.Service{DefaultVersion: "v1"}, nil, &req, 0, router.LaneAbsent)
 	})
 }
 
@@ -141,7 +141,7 @@ func FuzzBinding(f *testing.F) {
 			// service supplies according to its length.
 			req.Lane, supply = attr, router.LaneSupply(len(attr)%3)
 		}
-		got, err := router.ChooseVersion(router.Service{DefaultVersion: "default"}, &b, req, 0.3, supply)
+		got, err := router.ChooseVersion(&router.Service{DefaultVersion: "default"}, &b, &req, 0.3, supply)
 		if err != nil {
 			if b.LaneMode != router.LaneStrict || supply != router.LaneAbsent || req.Lane == "" || !apperr.Is(err, apperr.NotFound) {
 				t.Fatalf("lane %q (supply %v) in mode %q failed: %v", req.Lane, supply, b.LaneMode, err)

@@ -136,7 +136,7 @@ func TestDecideAgreesWithPureLogic(t *testing.T) {
 			project(t, st, snap)
 			for range 5 {
 				req := genRequest(rng)
-				want, wantErr := router.ChooseVersion(snap.Service, &b, req, 0, supply[req.Lane])
+				want, wantErr := router.ChooseVersion(&snap.Service, &b, &req, 0, supply[req.Lane])
 				got, gotErr := st.Decide(context.Background(), req, router.DecideOptions{Explain: true})
 				if wantErr == nil && want.Version == "v5" {
 					// A strict binding's lane without instances: the

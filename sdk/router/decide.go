@@ -25,7 +25,7 @@ func (t *table) decide(tenant, service string, opts ResolveOptions) (Instance, e
 	}
 	req := routing.Request{Tenant: tenant, Service: service, Key: opts.Key, Headers: opts.Headers, Attributes: opts.Attributes, Lane: opts.Lane}
 	rnd := rand.Float64()
-	vc, err := routing.ChooseVersion(st.svc, b, req, rnd, st.laneSupply(opts.Lane))
+	vc, err := routing.ChooseVersion(&st.svc, b, &req, rnd, st.laneSupply(opts.Lane))
 	if err != nil {
 		return Instance{}, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}

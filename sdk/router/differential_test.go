@@ -155,7 +155,7 @@ func compareDecisions(t *testing.T, tbl *table, c diffCase, got Instance, gotErr
 	}
 	var vc routing.VersionChoice
 	if b != nil {
-		vc, _ = routing.ChooseVersion(st.svc, b, req, 0, st.laneSupply(req.Lane))
+		vc, _ = routing.ChooseVersion(&st.svc, b, &req, 0, st.laneSupply(req.Lane))
 	}
 	if strings.HasPrefix(vc.Reason, "split_") && b.StickyKey(req) == "" {
 		// No sticky key: each side draws the bucket at random, so each
