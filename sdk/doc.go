@@ -38,9 +38,15 @@
 // connection fails, and carries the lane on.
 //
 // sdk/lane carries a request's release lane (tenant, lane, router
-// revision, the versions chosen so far) across hops in W3C baggage. The
-// router does not yet choose versions by lane (STRICT/PERMISSIVE
-// bindings are future work): the lane is carried, not enforced.
+// revision, the versions chosen so far) across hops in one W3C baggage
+// member. The router follows it: a request that entered v2 of one
+// service goes to v2 of the next when that service has a usable v2, and
+// otherwise fails (a strict binding) or decides as without a lane (a
+// permissive one, the default); Transport sends on the lane each
+// decision leaves the request in.
+//
+// examples/ holds a runnable demo (orders v1/v2, billing v1/v2, a
+// caller) built from these packages, driven end to end by its tests.
 //
 // It imports domain types only: never the server's gin handlers or gorm.
 package sdk
