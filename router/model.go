@@ -261,6 +261,9 @@ type Request struct {
 	// Lane is the release lane the request travels in (a version name,
 	// set by an earlier hop's decision), "" for none.
 	Lane string `json:"lane,omitempty"`
+	// Avoid names an instance not to choose when the version has another
+	// usable one: a retry after the connection to it failed.
+	Avoid string `json:"avoid,omitempty"`
 }
 
 // InstanceRef is the chosen instance as callers see it.

@@ -320,6 +320,9 @@ func (r Request) Validate() error {
 	if r.Lane != "" && !ValidName(r.Lane) {
 		p["lane"] = "must be a version name"
 	}
+	if r.Avoid != "" && !ValidName(r.Avoid) {
+		p["avoid"] = "must be an instance id"
+	}
 	if len(r.Attributes) > MaxAttributes {
 		p["attributes"] = fmt.Sprintf("at most %d entries", MaxAttributes)
 	}

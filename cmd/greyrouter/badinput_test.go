@@ -35,6 +35,7 @@ func TestBadInputGetsAClearError(t *testing.T) {
 		{"percent with three decimals", "PUT", "/api/v1/tenants/acme/bindings/orders", `{"mode":"split","baseline":"v1","candidate":"v2","percent":1.234}`, 400, "invalid", "two decimals"},
 		{"an invalid rule", "PUT", "/api/v1/tenants/acme/bindings/orders", map[string]any{"mode": "default", "rules": []any{map[string]any{"version": "v2", "when": []any{map[string]any{"source": "cookie", "name": "x", "op": "equals", "values": []string{"1"}}}}}}, 422, "unprocessable", "invalid binding"},
 		{"an unknown lane mode", "PUT", "/api/v1/tenants/acme/bindings/orders", map[string]any{"mode": "pin", "version": "v1", "lane_mode": "sometimes"}, 422, "unprocessable", "invalid binding"},
+		{"resolve avoiding a malformed instance id", "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "orders", "avoid": "a b"}, 422, "unprocessable", "invalid resolve request"},
 		{"resolve in a malformed lane", "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "orders", "lane": "../v2"}, 422, "unprocessable", "invalid resolve request"},
 		{"a binding to a missing version", "PUT", "/api/v1/tenants/acme/bindings/orders", map[string]any{"mode": "pin", "version": "v9"}, 409, "conflict", "no version"},
 		{"a binding for an unknown tenant", "PUT", "/api/v1/tenants/nobody/bindings/orders", map[string]any{"mode": "pin", "version": "v1"}, 404, "not_found", "nobody"},

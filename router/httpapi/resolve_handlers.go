@@ -20,6 +20,7 @@ type resolveRequest struct {
 	Attributes json.RawMessage   `json:"attributes"`
 	Headers    map[string]string `json:"headers"`
 	Lane       string            `json:"lane"`
+	Avoid      string            `json:"avoid"`
 }
 
 func (a *API) resolve(c *gin.Context) {
@@ -37,7 +38,7 @@ func (a *API) resolve(c *gin.Context) {
 		httpx.WriteError(c, a.log, apperr.New(apperr.Forbidden, "not allowed to resolve for tenant %q", in.Tenant))
 		return
 	}
-	req := router.Request{Tenant: in.Tenant, Service: in.Service, Key: in.Key, Attributes: attrs, Lane: in.Lane}
+	req := router.Request{Tenant: in.Tenant, Service: in.Service, Key: in.Key, Attributes: attrs, Lane: in.Lane, Avoid: in.Avoid}
 	if len(in.Headers) > 0 {
 		req.Headers = make(map[string]string, len(in.Headers))
 		for k, v := range in.Headers {

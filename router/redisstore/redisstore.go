@@ -144,7 +144,7 @@ func (s *Store) Decide(ctx context.Context, req router.Request, opts router.Deci
 	}
 	var rbuf, lbuf [24]byte
 	raw, err := s.eval(ctx, decideScript, keys, req.Tenant, req.Key, reqJSON,
-		appendRandom(rbuf[:0], rand.Float64()), strconv.AppendUint(lbuf[:0], rand.Uint64(), 36), explain, req.Lane)
+		appendRandom(rbuf[:0], rand.Float64()), strconv.AppendUint(lbuf[:0], rand.Uint64(), 36), explain, req.Lane, req.Avoid)
 	if err != nil {
 		return router.Decision{}, decideError(err, req)
 	}

@@ -55,6 +55,10 @@ type ResolveOptions struct {
 	// version, ErrUnavailable without a usable instance) and a permissive
 	// one (the default) decides as it would without a lane.
 	Lane string
+	// Avoid names an instance (Instance.ID) not to choose when the
+	// version has another usable one; Transport sets it when it retries
+	// after the connection to that instance failed.
+	Avoid string
 }
 
 // HeadersFrom converts HTTP headers into ResolveOptions.Headers: names in

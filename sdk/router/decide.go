@@ -23,7 +23,7 @@ func (t *table) decide(tenant, service string, opts ResolveOptions) (Instance, e
 			return Instance{}, fmt.Errorf("%w: tenant %q", ErrNotFound, tenant)
 		}
 	}
-	req := routing.Request{Tenant: tenant, Service: service, Key: opts.Key, Headers: opts.Headers, Attributes: opts.Attributes, Lane: opts.Lane}
+	req := routing.Request{Tenant: tenant, Service: service, Key: opts.Key, Headers: opts.Headers, Attributes: opts.Attributes, Lane: opts.Lane, Avoid: opts.Avoid}
 	rnd := rand.Float64()
 	vc, err := routing.ChooseVersion(&st.svc, b, &req, rnd, st.laneSupply(opts.Lane))
 	if err != nil {
@@ -55,6 +55,9 @@ func (t *table) decide(tenant, service string, opts ResolveOptions) (Instance, e
 		pick = weightedPick(v, rnd)
 	case routing.ConsistentHash:
 		pick = hashPick(v, stickyKey(b, req), rnd)
+	}
+	if opts.Avoid != "" && v.insts[pick].ID == opts.Avoid && len(v.pool) > 1 {
+		pick = v.another(pick, st.svc.Strategy, stickyKey(b, req))
 	}
 	in := &v.insts[pick]
 	return Instance{Tenant: tenant, Service: service, Version: v.name, ID: in.ID, Address: in.Address, Metadata: in.Metadata,
@@ -92,6 +95,31 @@ func stickyKey(b *routing.Binding, req routing.Request) string {
 		return b.StickyKey(req)
 	}
 	return req.Key
+}
+
+// another picks a usable instance other than avoid (an index into insts
+// that is in the pool, which holds at least two): for consistent hashing
+// the best score among the others, as decide.lua does once it set the
+// avoided instance aside; otherwise the next one in id order.
+func (v *versionTable) another(avoid int, strategy routing.Strategy, key string) int {
+	if strategy == routing.ConsistentHash && key != "" {
+		best, bestScore := -1, 0.0
+		for _, i := range v.pool {
+			if i == avoid {
+				continue
+			}
+			if s := routing.HashScore(key, v.insts[i].ID, v.insts[i].Weight); best < 0 || s > bestScore {
+				best, bestScore = i, s
+			}
+		}
+		return best
+	}
+	for k, i := range v.pool {
+		if i == avoid {
+			return v.pool[(k+1)%len(v.pool)]
+		}
+	}
+	return v.pool[0]
 }
 
 // weightedPick walks the usable instances' weights, as decide.lua does.

@@ -135,7 +135,7 @@ func (c diffCase) as(via string) diffCase {
 // viaManager decides the case as the router's resolve API does.
 func (c diffCase) viaManager(ctx context.Context, m *routing.Manager) (Instance, error) {
 	d, err := m.Resolve(ctx, routing.Request{Tenant: c.tenant, Service: c.service, Key: c.opts.Key,
-		Headers: c.opts.Headers, Attributes: c.opts.Attributes, Lane: c.opts.Lane}, routing.DecideOptions{})
+		Headers: c.opts.Headers, Attributes: c.opts.Attributes, Lane: c.opts.Lane, Avoid: c.opts.Avoid}, routing.DecideOptions{})
 	if err != nil {
 		return Instance{}, fmt.Errorf("%w: %w", sentinelFor(apperr.CodeOf(err)), err)
 	}
@@ -194,6 +194,9 @@ func compareDecisions(t *testing.T, tbl *table, c diffCase, got Instance, gotErr
 	for _, in := range []Instance{got, want} {
 		if addr, ok := usable[in.ID]; !ok || addr != in.Address {
 			t.Fatalf("%s: local %s, remote %s; usable: %v", c.what, got.ID, want.ID, usable)
+		}
+		if in.ID == c.opts.Avoid && len(usable) > 1 {
+			t.Fatalf("%s: chose the instance to avoid (local %s, remote %s); usable: %v", c.what, got.ID, want.ID, usable)
 		}
 	}
 	if key := stickyKey(b, req); st.svc.Strategy == routing.ConsistentHash && key != "" {

@@ -208,5 +208,10 @@ func genCase(rng *rand.Rand) diffCase {
 	}
 	// Lanes every service has (v1-v3), some have (v4) and none has (v9).
 	c.opts.Lane = []string{"", "", "", "v1", "v2", "v3", "v4", "v9"}[rng.IntN(8)]
+	if rng.IntN(4) == 0 {
+		// A retry's decision: avoid one instance (maybe the one the key
+		// hashes to, maybe one that does not exist).
+		c.opts.Avoid = fmt.Sprintf("%s-%s-%d", c.service, diffVersions[rng.IntN(len(diffVersions))], rng.IntN(4))
+	}
 	return c
 }

@@ -44,10 +44,11 @@ type resolveBody struct {
 	Attributes map[string]string `json:"attributes,omitempty"`
 	Headers    map[string]string `json:"headers,omitempty"`
 	Lane       string            `json:"lane,omitempty"`
+	Avoid      string            `json:"avoid,omitempty"`
 }
 
 func (h *httpResolver) resolve(ctx context.Context, tenant, service string, opts ResolveOptions) (Instance, error) {
-	body, err := json.Marshal(resolveBody{Tenant: tenant, Service: service, Key: opts.Key, Attributes: opts.Attributes, Headers: opts.Headers, Lane: opts.Lane})
+	body, err := json.Marshal(resolveBody{Tenant: tenant, Service: service, Key: opts.Key, Attributes: opts.Attributes, Headers: opts.Headers, Lane: opts.Lane, Avoid: opts.Avoid})
 	if err != nil {
 		return Instance{}, fmt.Errorf("%w: encode resolve request: %w", ErrInvalid, err)
 	}
@@ -97,7 +98,7 @@ func NewRedis(rdb redis.UniversalClient, pipelineWorkers int) *Client {
 type redisResolver struct{ st *redisstore.Store }
 
 func (r *redisResolver) resolve(ctx context.Context, tenant, service string, opts ResolveOptions) (Instance, error) {
-	req := routing.Request{Tenant: tenant, Service: service, Key: opts.Key, Headers: opts.Headers, Attributes: opts.Attributes, Lane: opts.Lane}
+	req := routing.Request{Tenant: tenant, Service: service, Key: opts.Key, Headers: opts.Headers, Attributes: opts.Attributes, Lane: opts.Lane, Avoid: opts.Avoid}
 	if err := req.Validate(); err != nil {
 		return Instance{}, fmt.Errorf("%w: %s", ErrInvalid, apperr.MessageOf(err))
 	}

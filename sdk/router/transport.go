@@ -42,11 +42,10 @@ import (
 // (refused, reset, a dial error), an idempotent request (GET, HEAD,
 // OPTIONS, TRACE, PUT, DELETE, or one with an Idempotency-Key header)
 // whose body can be sent again (none, or GetBody set) is sent once more
-// to another instance: the next decision that names a different one. The
-// router may name the failed instance again (consistent hashing does, for
-// the same key); after two such decisions the request fails with the
-// connection error. Nothing is retried once a response has arrived,
-// whatever its status.
+// to another instance: a new decision that avoids the failed one
+// (ResolveOptions.Avoid), of the same version. When the version has no
+// other usable instance the request fails with the connection error.
+// Nothing is retried once a response has arrived, whatever its status.
 //
 // Lanes: the request's lane (lane.FromContext, else the lane in its own
 // baggage header) is followed when it was entered for the tenant routed
@@ -75,10 +74,6 @@ type Transport struct {
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
-
-// maxReResolves bounds the decisions a retry makes looking for another
-// instance.
-const maxReResolves = 2
 
 // RoundTrip routes req; see Transport.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -202,23 +197,22 @@ func newOutgoing(req *http.Request, body io.ReadCloser, addr string) *http.Reque
 	return &c.req
 }
 
-// another resolves again for a retry, looking for an instance other than
-// failed. A decision that names failed again holds no connection, so its
-// lease (if any) is released at once.
+// another decides again for a retry, avoiding the failed instance. A
+// decision that names it all the same (no other instance is usable)
+// holds no connection: its lease, if any, is released at once.
 func (t *Transport) another(ctx context.Context, tenant, service string, opts ResolveOptions, failed Instance) (Instance, bool) {
-	for range maxReResolves {
-		in, err := t.Client.Resolve(ctx, tenant, service, opts)
-		if err != nil {
-			return Instance{}, false
-		}
-		if in.ID != failed.ID {
-			return in, true
-		}
+	opts.Avoid = failed.ID
+	in, err := t.Client.Resolve(ctx, tenant, service, opts)
+	if err != nil {
+		return Instance{}, false
+	}
+	if in.ID == failed.ID {
 		if in.Lease != "" {
 			t.report(in, false, 0)
 		}
+		return Instance{}, false
 	}
-	return Instance{}, false
+	return in, true
 }
 
 func (t *Transport) report(in Instance, ok bool, took time.Duration) {

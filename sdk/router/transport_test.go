@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -224,6 +225,7 @@ func TestTransportRetriesOnceOnAnotherInstance(t *testing.T) {
 	h.seedService(t, "flaky", routing.RoundRobin, instanceSpec{"hangup", "v1", hangUp}, instanceSpec{"live", "v1", live.addr()})
 	h.seedService(t, "busy", routing.RoundRobin, instanceSpec{"sick", "v1", sick.addr()}, instanceSpec{"live", "v1", live.addr()})
 	h.seedService(t, "solo", routing.ConsistentHash, instanceSpec{"dead", "v1", dead})
+	h.seedService(t, "pinned", routing.ConsistentHash, instanceSpec{"dead", "v1", dead}, instanceSpec{"live", "v1", live.addr()})
 	c := h.local(t, LocalConfig{})
 	rec := newRecordingTransport(t)
 	hc := &http.Client{Transport: &Transport{Client: c, Base: rec, Tenant: func(*http.Request) string { return "t00" }}}
@@ -315,6 +317,34 @@ func TestTransportRetriesOnceOnAnotherInstance(t *testing.T) {
 		}
 		if sick.hits.Load() == 0 {
 			t.Fatal("round robin never chose the sick instance")
+		}
+	})
+
+	t.Run("a retry under consistent hashing goes to another instance, not to the key's own again", func(t *testing.T) {
+		for _, mode := range []struct {
+			name   string
+			client *Client
+		}{{"local", c}, {"http", NewHTTP(h.srv.URL, StaticToken(platformToken), nil)}, {"redis", NewRedis(h.rdb, 0)}} {
+			keyed := &http.Client{Transport: &Transport{Client: mode.client, Base: rec, Tenant: func(*http.Request) string { return "t00" },
+				Options: func(r *http.Request) ResolveOptions { return ResolveOptions{Key: r.Header.Get("X-User")} }}}
+			retried := 0
+			for k := range 24 {
+				req, _ := http.NewRequest(http.MethodGet, "http://pinned/", nil)
+				req.Header.Set("X-User", fmt.Sprintf("user-%d", k))
+				_, _, err := call(keyed, req)
+				a := rec.take()
+				switch {
+				case err != nil:
+					t.Fatalf("%s: user-%d: %v (attempts %v)", mode.name, k, err, a)
+				case len(a) == 2 && a[0] == dead && a[1] == live.addr():
+					retried++
+				case len(a) != 1 || a[0] != live.addr():
+					t.Fatalf("%s: user-%d: attempts %v", mode.name, k, a)
+				}
+			}
+			if retried == 0 {
+				t.Fatalf("%s: no key hashed to the dead instance", mode.name)
+			}
 		}
 	})
 

@@ -12,7 +12,8 @@
 -- KEYS[4] circuit hash: <id>|s state, <id>|u until (ms), ...
 -- ARGV[1] tenant, ARGV[2] request key, ARGV[3] request JSON {"h":{},"a":{}} or '',
 -- ARGV[4] random number in [0,1), ARGV[5] lease id, ARGV[6] '1' to explain,
--- ARGV[7] the request's lane ('' for none).
+-- ARGV[7] the request's lane ('' for none), ARGV[8] an instance id to avoid
+-- when another is usable ('' for none: a retry after a failed connection).
 --
 -- Reply: version, instance id, address, metadata JSON, reason, revision,
 -- lease, explanation JSON, deprecated ('1' or ''), lane after this hop,
@@ -77,6 +78,8 @@ local function clock()
 end
 
 local svc
+local avoid = ARGV[8]
+if avoid == '' then avoid = nil end
 
 -- health reads a version's instances: live ones (heartbeat not expired)
 -- whose circuit is closed, or all live ones below the panic threshold;
@@ -124,8 +127,17 @@ local function health(version, vq)
     if svc.cb.panic > 0 and nok * 100 < nup * svc.cb.panic then
       ok, nok, panic = up, nup, true
     end
+    if probe and all[probe].id == avoid then probe = nil end
     if probe then
       redis.call('HSET', cbk, all[probe].id .. '|s', 'h', all[probe].id .. '|u', clock() + svc.cb.probe * 1000)
+    end
+  end
+  if avoid then
+    for i = 1, #all do
+      if all[i].id == avoid then
+        if ok[i] and (nok > 1 or probe) then ok[i] = nil; nok = nok - 1 end
+        break
+      end
     end
   end
   if not probe and nok == 0 then return nil, 'GRNOHEALTHY ' .. version end
