@@ -136,8 +136,8 @@ func (d *demoEnv) drain(t *testing.T) {
 	if answered == 0 {
 		t.Fatalf("billing-v2 answered no call sent after SIGTERM: it stopped serving before callers moved away")
 	}
-	if r := d.admin.call(t, "GET", "/api/v1/services/billing/instances/billing-v2", nil); r.status != http.StatusNotFound {
-		t.Fatalf("billing-v2 after its shutdown: %d %s, want 404 (deregistered)", r.status, r.raw)
+	if r := d.admin.call(t, "GET", "/api/v1/services/billing/instances/billing-v2", nil); r.Status != http.StatusNotFound {
+		t.Fatalf("billing-v2 after its shutdown: %d %s, want 404 (deregistered)", r.Status, r.Raw)
 	}
 	t.Logf("%d calls, %d while billing-v2 drained (%s from SIGTERM to exit; it answered %d of them), none failed",
 		len(all), during, exited.Sub(sigterm).Round(time.Millisecond), answered)

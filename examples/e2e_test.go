@@ -139,22 +139,22 @@ func startDemo(t *testing.T) *demoEnv {
 // both. It returns the machine client's credentials.
 func (d *demoEnv) configure(t *testing.T) (clientID, clientSecret string) {
 	a := d.admin
-	a.call(t, "POST", "/api/v1/tenants", map[string]any{"name": "acme"}).must(t, 201)
-	d.aliceID = a.call(t, "POST", "/api/v1/tenants/acme/users", map[string]any{"username": "alice", "password": alicePassword}).must(t, 201).str("id")
-	a.call(t, "POST", "/api/v1/tenants/acme/users", map[string]any{"username": "bob", "password": bobPassword}).must(t, 201)
-	cl := a.call(t, "POST", "/api/v1/platform-clients", map[string]any{"name": "demo-services"}).must(t, 201)
+	a.call(t, "POST", "/api/v1/tenants", map[string]any{"name": "acme"}).Must(t, 201)
+	d.aliceID = a.call(t, "POST", "/api/v1/tenants/acme/users", map[string]any{"username": "alice", "password": alicePassword}).Must(t, 201).Str("id")
+	a.call(t, "POST", "/api/v1/tenants/acme/users", map[string]any{"username": "bob", "password": bobPassword}).Must(t, 201)
+	cl := a.call(t, "POST", "/api/v1/platform-clients", map[string]any{"name": "demo-services"}).Must(t, 201)
 	for _, svc := range []string{"orders", "billing"} {
-		a.call(t, "POST", "/api/v1/services", map[string]any{"name": svc, "strategy": "round_robin"}).must(t, 201)
+		a.call(t, "POST", "/api/v1/services", map[string]any{"name": svc, "strategy": "round_robin"}).Must(t, 201)
 		for _, v := range []string{"v1", "v2"} {
-			a.call(t, "POST", "/api/v1/services/"+svc+"/versions", map[string]any{"name": v}).must(t, 201)
+			a.call(t, "POST", "/api/v1/services/"+svc+"/versions", map[string]any{"name": v}).Must(t, 201)
 		}
-		a.call(t, "PUT", "/api/v1/services/"+svc, map[string]any{"default_version": "v1"}).must(t, 200)
-		a.call(t, "PUT", "/api/v1/tenants/acme/bindings/"+svc, map[string]any{"mode": "pin", "version": "v1"}).must(t, 200)
+		a.call(t, "PUT", "/api/v1/services/"+svc, map[string]any{"default_version": "v1"}).Must(t, 200)
+		a.call(t, "PUT", "/api/v1/tenants/acme/bindings/"+svc, map[string]any{"mode": "pin", "version": "v1"}).Must(t, 200)
 	}
 	a.call(t, "PUT", "/api/v1/tenants/acme/privilege/roles/reader", map[string]any{
-		"permissions": []map[string]string{{"resource": "orders", "action": "read"}}}).must(t, 200)
-	a.call(t, "PUT", "/api/v1/tenants/acme/privilege/roles/reader/members/"+d.aliceID, nil).must(t, 200)
-	return cl.str("client", "id"), cl.str("client_secret")
+		"permissions": []map[string]string{{"resource": "orders", "action": "read"}}}).Must(t, 200)
+	a.call(t, "PUT", "/api/v1/tenants/acme/privilege/roles/reader/members/"+d.aliceID, nil).Must(t, 200)
+	return cl.Str("client", "id"), cl.Str("client_secret")
 }
 
 // stickyKey is the context key of a call's sticky key.
@@ -206,10 +206,10 @@ func (d *demoEnv) mustServe(t *testing.T, n int, hops string) {
 // decides on the revision it made.
 func (d *demoEnv) put(t *testing.T, path string, body map[string]any) {
 	t.Helper()
-	r := d.admin.call(t, "PUT", path, body).must(t, 200)
-	rev, err := strconv.ParseInt(r.str("revision"), 10, 64)
+	r := d.admin.call(t, "PUT", path, body).Must(t, 200)
+	rev, err := strconv.ParseInt(r.Str("revision"), 10, 64)
 	if err != nil {
-		t.Fatalf("PUT %s: no revision in %s", path, r.raw)
+		t.Fatalf("PUT %s: no revision in %s", path, r.Raw)
 	}
 	eventually(t, 10*time.Second, fmt.Sprint("the test's snapshot at revision ", rev), func() error {
 		if got := d.routes.Revision(); got < rev {

@@ -3,11 +3,8 @@ package examples_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/greyrouter/greyrouter/internal/testutil"
 )
 
 // buildExamples builds the example programs into dir.
@@ -169,65 +168,11 @@ type admin struct {
 }
 
 // reply is a decoded JSON answer.
-type reply struct {
-	status int
-	body   map[string]any
-	raw    string
-}
-
-// str returns the string (or the printed number) at path in the body.
-func (r reply) str(path ...string) string {
-	var v any = r.body
-	for _, p := range path {
-		m, _ := v.(map[string]any)
-		v = m[p]
-	}
-	switch x := v.(type) {
-	case string:
-		return x
-	case nil:
-		return ""
-	case float64:
-		return fmt.Sprintf("%.0f", x)
-	default:
-		return fmt.Sprint(x)
-	}
-}
-
-// must fails the test unless the answer has status.
-func (r reply) must(t *testing.T, status int) reply {
-	t.Helper()
-	if r.status != status {
-		t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
-	}
-	return r
-}
+type reply = testutil.Reply
 
 func (a admin) call(t *testing.T, method, path string, body any) reply {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		j, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, a.base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	r := reply{status: resp.StatusCode, raw: string(raw)}
-	_ = json.Unmarshal(raw, &r.body)
-	return r
+	return testutil.CallAPI(t, nil, a.base, a.token, method, path, body)
 }
 
 // eventually polls check every 20 ms until it returns nil, failing the

@@ -81,13 +81,13 @@ func (d *demoEnv) laneTwoHops(t *testing.T) {
 	d.put(t, "/api/v1/tenants/acme/bindings/orders", map[string]any{"mode": "pin", "version": "v2"})
 	// Billing's own binding for acme says v1; only the lane takes a
 	// request that entered orders v2 to billing v2.
-	r := d.admin.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "billing", "key": "k"}).must(t, 200)
-	if r.str("version") != "v1" {
-		t.Fatalf("billing for acme without a lane: %s, want v1", r.raw)
+	r := d.admin.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "billing", "key": "k"}).Must(t, 200)
+	if r.Str("version") != "v1" {
+		t.Fatalf("billing for acme without a lane: %s, want v1", r.Raw)
 	}
-	r = d.admin.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "billing", "key": "k", "lane": "v2"}).must(t, 200)
-	if r.str("version") != "v2" || r.str("reason") != "lane" {
-		t.Fatalf("billing for acme in lane v2: %s, want v2 for reason lane", r.raw)
+	r = d.admin.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "billing", "key": "k", "lane": "v2"}).Must(t, 200)
+	if r.Str("version") != "v2" || r.Str("reason") != "lane" {
+		t.Fatalf("billing for acme in lane v2: %s, want v2 for reason lane", r.Raw)
 	}
 	eventually(t, 10*time.Second, "acme on orders v2", d.served("orders v2 -> billing v2 (lane v2)"))
 	d.mustServe(t, 20, "orders v2 -> billing v2 (lane v2)")
@@ -116,13 +116,13 @@ func (d *demoEnv) caller(t *testing.T) {
 // naming the lane, ignore never follows it.
 func (d *demoEnv) laneModes(t *testing.T) {
 	a := d.admin
-	a.call(t, "PUT", "/api/v1/services/billing/versions/v2", map[string]any{"state": "retired"}).must(t, 200)
+	a.call(t, "PUT", "/api/v1/services/billing/versions/v2", map[string]any{"state": "retired"}).Must(t, 200)
 	// Permissive (the default): billing has no v2 to route to, so the
 	// request goes where billing's binding says.
 	eventually(t, 10*time.Second, "lane v2 falls back to billing v1", d.served("orders v2 -> billing v1 (lane v2)"))
 
 	// Strict: the call fails, and orders says why.
-	a.call(t, "PUT", "/api/v1/tenants/acme/bindings/billing", map[string]any{"mode": "pin", "version": "v1", "lane_mode": "strict"}).must(t, 200)
+	a.call(t, "PUT", "/api/v1/tenants/acme/bindings/billing", map[string]any{"mode": "pin", "version": "v1", "lane_mode": "strict"}).Must(t, 200)
 	eventually(t, 10*time.Second, "a strict binding refuses lane v2", func() error {
 		_, err := d.call(d.alice, "alice")
 		var se *demo.StatusError
@@ -136,14 +136,14 @@ func (d *demoEnv) laneModes(t *testing.T) {
 	})
 
 	// The lane's version back: strict follows the lane again.
-	a.call(t, "PUT", "/api/v1/services/billing/versions/v2", map[string]any{"state": "active"}).must(t, 200)
+	a.call(t, "PUT", "/api/v1/services/billing/versions/v2", map[string]any{"state": "active"}).Must(t, 200)
 	eventually(t, 10*time.Second, "a strict binding follows lane v2", d.served("orders v2 -> billing v2 (lane v2)"))
 
 	// Ignore: billing's binding decides whatever the lane; the lane still
 	// travels.
-	a.call(t, "PUT", "/api/v1/tenants/acme/bindings/billing", map[string]any{"mode": "pin", "version": "v1", "lane_mode": "ignore"}).must(t, 200)
+	a.call(t, "PUT", "/api/v1/tenants/acme/bindings/billing", map[string]any{"mode": "pin", "version": "v1", "lane_mode": "ignore"}).Must(t, 200)
 	eventually(t, 10*time.Second, "a binding ignoring lanes keeps billing v1", d.served("orders v2 -> billing v1 (lane v2)"))
 
-	a.call(t, "PUT", "/api/v1/tenants/acme/bindings/billing", map[string]any{"mode": "pin", "version": "v1"}).must(t, 200)
+	a.call(t, "PUT", "/api/v1/tenants/acme/bindings/billing", map[string]any{"mode": "pin", "version": "v1"}).Must(t, 200)
 	eventually(t, 10*time.Second, "permissive again", d.served("orders v2 -> billing v2 (lane v2)"))
 }

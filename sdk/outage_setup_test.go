@@ -1,12 +1,7 @@
 package sdk_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -56,19 +51,19 @@ func newWorld(t *testing.T) *world {
 	// 20% to v2 by sticky key, globex is pinned to v2, initech takes the
 	// default v1.
 	for _, tn := range knownTenants {
-		w.admin(t, "POST", "/api/v1/tenants", map[string]any{"name": tn}).must(t, 201)
+		w.admin(t, "POST", "/api/v1/tenants", map[string]any{"name": tn}).Must(t, 201)
 	}
-	w.admin(t, "POST", "/api/v1/services", map[string]any{"name": "orders", "strategy": "round_robin"}).must(t, 201)
+	w.admin(t, "POST", "/api/v1/services", map[string]any{"name": "orders", "strategy": "round_robin"}).Must(t, 201)
 	for _, v := range []string{"v1", "v2"} {
-		w.admin(t, "POST", "/api/v1/services/orders/versions", map[string]any{"name": v}).must(t, 201)
+		w.admin(t, "POST", "/api/v1/services/orders/versions", map[string]any{"name": v}).Must(t, 201)
 		for _, s := range []string{"a", "b"} {
 			id := "orders-" + v + s
-			w.admin(t, "POST", "/api/v1/services/orders/instances", map[string]any{"id": id, "version": v, "address": id + ".internal:8080"}).must(t, 201)
+			w.admin(t, "POST", "/api/v1/services/orders/instances", map[string]any{"id": id, "version": v, "address": id + ".internal:8080"}).Must(t, 201)
 		}
 	}
-	w.admin(t, "PUT", "/api/v1/services/orders", map[string]any{"default_version": "v1"}).must(t, 200)
-	w.admin(t, "PUT", "/api/v1/tenants/acme/bindings/orders", map[string]any{"mode": "split", "baseline": "v1", "candidate": "v2", "percent": 20}).must(t, 200)
-	w.admin(t, "PUT", "/api/v1/tenants/globex/bindings/orders", map[string]any{"mode": "pin", "version": "v2"}).must(t, 200)
+	w.admin(t, "PUT", "/api/v1/services/orders", map[string]any{"default_version": "v1"}).Must(t, 200)
+	w.admin(t, "PUT", "/api/v1/tenants/acme/bindings/orders", map[string]any{"mode": "split", "baseline": "v1", "candidate": "v2", "percent": 20}).Must(t, 200)
+	w.admin(t, "PUT", "/api/v1/tenants/globex/bindings/orders", map[string]any{"mode": "pin", "version": "v2"}).Must(t, 200)
 
 	// People: alice administers acme, bob uses it, carol's session is
 	// logged out before the load starts.
@@ -76,34 +71,34 @@ func newWorld(t *testing.T) *world {
 		name  string
 		admin bool
 	}{{"alice", true}, {"bob", false}, {"carol", false}} {
-		w.admin(t, "POST", "/api/v1/tenants/acme/users", map[string]any{"username": u.name, "password": u.name + "'s long passphrase", "admin": u.admin}).must(t, 201)
+		w.admin(t, "POST", "/api/v1/tenants/acme/users", map[string]any{"username": u.name, "password": u.name + "'s long passphrase", "admin": u.admin}).Must(t, 201)
 	}
 	login := func(user string) (token, subject string) {
 		t.Helper()
-		r := w.call(t, "", "POST", "/api/v1/login", map[string]any{"tenant": "acme", "username": user, "password": user + "'s long passphrase"}).must(t, 200)
-		return r.str("access_token"), w.call(t, r.str("access_token"), "GET", "/api/v1/me", nil).must(t, 200).str("principal", "subject")
+		r := w.call(t, "", "POST", "/api/v1/login", map[string]any{"tenant": "acme", "username": user, "password": user + "'s long passphrase"}).Must(t, 200)
+		return r.Str("access_token"), w.call(t, r.Str("access_token"), "GET", "/api/v1/me", nil).Must(t, 200).Str("principal", "subject")
 	}
 	alice, aliceID := login("alice")
 	bob, bobID := login("bob")
 	w.tokens[aliceID], w.tokens[bobID] = alice, bob
 	w.revoked, _ = login("carol")
-	w.call(t, w.revoked, "POST", "/api/v1/logout", nil).must(t, 204)
+	w.call(t, w.revoked, "POST", "/api/v1/logout", nil).Must(t, 204)
 
 	// Machine clients: acme's checkout service, and a platform client for
 	// the routing snapshot of every tenant.
-	checkout := w.call(t, alice, "POST", "/api/v1/tenants/acme/clients", map[string]any{"name": "checkout"}).must(t, 201)
+	checkout := w.call(t, alice, "POST", "/api/v1/tenants/acme/clients", map[string]any{"name": "checkout"}).Must(t, 201)
 	w.checkoutClient = w.clientToken(t, checkout)
-	w.tokens[checkout.str("client", "id")] = w.checkoutClient
-	platform := w.admin(t, "POST", "/api/v1/platform-clients", map[string]any{"name": "edge"}).must(t, 201)
+	w.tokens[checkout.Str("client", "id")] = w.checkoutClient
+	platform := w.admin(t, "POST", "/api/v1/platform-clients", map[string]any{"name": "edge"}).Must(t, 201)
 	w.platformClient = w.clientToken(t, platform)
 
 	// Privilege: order-reader may read orders/*, granted to readers.
 	const p = "/api/v1/tenants/acme/privilege"
 	w.call(t, alice, "PUT", p+"/roles/order-reader", map[string]any{
 		"permissions": []any{map[string]any{"resource": "orders/*", "action": "read"}},
-	}).must(t, 200)
+	}).Must(t, 200)
 	for _, s := range readers {
-		w.call(t, alice, "PUT", p+"/roles/order-reader/members/"+s, nil).must(t, 200)
+		w.call(t, alice, "PUT", p+"/roles/order-reader/members/"+s, nil).Must(t, 200)
 	}
 	return w
 }
@@ -113,42 +108,12 @@ func newWorld(t *testing.T) *world {
 func (w *world) clientToken(t *testing.T, created reply) string {
 	t.Helper()
 	return w.call(t, "", "POST", "/api/v1/token", map[string]any{
-		"grant_type": "client_credentials", "client_id": created.str("client", "id"), "client_secret": created.str("client_secret"),
-	}).must(t, 200).str("access_token")
+		"grant_type": "client_credentials", "client_id": created.Str("client", "id"), "client_secret": created.Str("client_secret"),
+	}).Must(t, 200).Str("access_token")
 }
 
 // reply is a decoded JSON answer of the binary.
-type reply struct {
-	status int
-	body   map[string]any
-	raw    string
-}
-
-// str returns the value at path as a string.
-func (r reply) str(path ...string) string {
-	var v any = r.body
-	for _, p := range path {
-		m, _ := v.(map[string]any)
-		v = m[p]
-	}
-	switch x := v.(type) {
-	case string:
-		return x
-	case nil:
-		return ""
-	default:
-		return fmt.Sprint(x)
-	}
-}
-
-// must fails the test unless the answer has the status.
-func (r reply) must(t *testing.T, status int) reply {
-	t.Helper()
-	if r.status != status {
-		t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
-	}
-	return r
-}
+type reply = testutil.Reply
 
 // admin calls the binary with its break-glass admin token.
 func (w *world) admin(t *testing.T, method, path string, body any) reply {
@@ -159,32 +124,11 @@ func (w *world) admin(t *testing.T, method, path string, body any) reply {
 // call sends body as JSON with token (none when empty).
 func (w *world) call(t *testing.T, token, method, path string, body any) reply {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		j, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequestWithContext(t.Context(), method, w.gr.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	r := reply{status: resp.StatusCode, raw: strings.TrimSpace(string(raw))}
-	_ = json.Unmarshal(raw, &r.body)
-	return r
+	return testutil.CallAPIContext(t.Context(), t, apiClient, w.gr.URL, token, method, path, body)
 }
+
+// apiClient bounds each call to the binary.
+var apiClient = &http.Client{Timeout: 30 * time.Second}
 
 // ready reports whether the binary's /readyz answers 200.
 func (w *world) ready() bool {

@@ -13,7 +13,7 @@ import (
 func TestBadInputGetsAClearError(t *testing.T) {
 	s := start(t, map[string]string{})
 	setupOrders(t, s)
-	before := s.call(t, "GET", "/api/v1/revisions?limit=1", nil).must(t, 200).raw
+	before := s.call(t, "GET", "/api/v1/revisions?limit=1", nil).Must(t, 200).Raw
 
 	tests := []struct {
 		name, method, path string
@@ -59,24 +59,24 @@ func TestBadInputGetsAClearError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := s.call(t, tt.method, tt.path, tt.body)
-			if r.status != tt.status || r.errCode() != tt.code {
-				t.Fatalf("got %d %s, want %d %s: %.300s", r.status, r.errCode(), tt.status, tt.code, r.raw)
+			if r.Status != tt.status || r.ErrCode() != tt.code {
+				t.Fatalf("got %d %s, want %d %s: %.300s", r.Status, r.ErrCode(), tt.status, tt.code, r.Raw)
 			}
-			if !strings.Contains(r.str("error", "message")+" "+r.raw, tt.mention) {
-				t.Fatalf("error does not mention %q: %.300s", tt.mention, r.raw)
+			if !strings.Contains(r.Str("error", "message")+" "+r.Raw, tt.mention) {
+				t.Fatalf("error does not mention %q: %.300s", tt.mention, r.Raw)
 			}
 		})
 	}
 	t.Run("nothing was changed by the rejected requests", func(t *testing.T) {
-		if after := s.call(t, "GET", "/api/v1/revisions?limit=1", nil).raw; after != before {
+		if after := s.call(t, "GET", "/api/v1/revisions?limit=1", nil).Raw; after != before {
 			t.Fatalf("revisions changed:\nbefore %s\nafter  %s", before, after)
 		}
 	})
 	t.Run("requests without the admin token are refused", func(t *testing.T) {
 		for _, tok := range []string{"", "wrong-token", testToken + "x"} {
 			r := s.callAs(t, tok, "GET", "/api/v1/tenants", nil)
-			if r.status != 401 || r.errCode() != "unauthenticated" {
-				t.Fatalf("token %q: %d %s", tok, r.status, r.raw)
+			if r.Status != 401 || r.ErrCode() != "unauthenticated" {
+				t.Fatalf("token %q: %d %s", tok, r.Status, r.Raw)
 			}
 		}
 	})

@@ -46,7 +46,7 @@ func TestEndToEnd(t *testing.T) {
 				}
 			})
 
-			pinRev := s.call(t, "PUT", "/api/v1/tenants/acme/bindings/orders", map[string]any{"mode": "pin", "version": "v2"}).must(t, 200)
+			pinRev := s.call(t, "PUT", "/api/v1/tenants/acme/bindings/orders", map[string]any{"mode": "pin", "version": "v2"}).Must(t, 200)
 			t.Run("a pinned tenant gets its version", func(t *testing.T) {
 				for i := range 5 {
 					if v, _ := s.resolve(t, "acme", "orders", fmt.Sprint(i)); v != "v2" {
@@ -57,7 +57,7 @@ func TestEndToEnd(t *testing.T) {
 
 			s.call(t, "PUT", "/api/v1/tenants/globex/bindings/orders", map[string]any{
 				"mode": "split", "baseline": "v1", "candidate": "v2", "percent": 20,
-			}).must(t, 200)
+			}).Must(t, 200)
 			t.Run("a 20/80 split is sticky and about 20 percent", func(t *testing.T) {
 				cand := 0
 				first := map[string]string{}
@@ -81,19 +81,19 @@ func TestEndToEnd(t *testing.T) {
 			})
 
 			t.Run("explain names the bucket and strategy", func(t *testing.T) {
-				r := s.call(t, "POST", "/api/v1/resolve?explain=true", map[string]any{"tenant": "globex", "service": "orders", "key": "alice"}).must(t, 200)
-				if r.str("explain", "strategy") != "round_robin" || r.str("explain", "bucket") == "" || r.str("explain", "threshold") != "2000" {
-					t.Fatalf("explain: %s", r.raw)
+				r := s.call(t, "POST", "/api/v1/resolve?explain=true", map[string]any{"tenant": "globex", "service": "orders", "key": "alice"}).Must(t, 200)
+				if r.Str("explain", "strategy") != "round_robin" || r.Str("explain", "bucket") == "" || r.Str("explain", "threshold") != "2000" {
+					t.Fatalf("explain: %s", r.Raw)
 				}
 			})
 
 			t.Run("reported failures eject an instance", func(t *testing.T) {
 				for range 3 {
-					s.call(t, "POST", "/api/v1/report", map[string]any{"service": "orders", "instance": "o2a", "ok": false}).must(t, 200)
+					s.call(t, "POST", "/api/v1/report", map[string]any{"service": "orders", "instance": "o2a", "ok": false}).Must(t, 200)
 				}
-				r := s.call(t, "POST", "/api/v1/report", map[string]any{"service": "orders", "instance": "o2a", "ok": false}).must(t, 200)
-				if r.str("circuit") != "open" {
-					t.Fatalf("circuit after 4 failures: %s", r.raw)
+				r := s.call(t, "POST", "/api/v1/report", map[string]any{"service": "orders", "instance": "o2a", "ok": false}).Must(t, 200)
+				if r.Str("circuit") != "open" {
+					t.Fatalf("circuit after 4 failures: %s", r.Raw)
 				}
 				for i := range 6 {
 					if _, id := s.resolve(t, "acme", "orders", fmt.Sprint(i)); id != "o2b" {
@@ -103,24 +103,24 @@ func TestEndToEnd(t *testing.T) {
 			})
 
 			t.Run("rollback restores an earlier revision as a new one", func(t *testing.T) {
-				n := int(pinRev.body["revision"].(float64))
-				s.call(t, "PUT", "/api/v1/tenants/acme/bindings/orders", map[string]any{"mode": "pin", "version": "v1"}).must(t, 200)
+				n := int(pinRev.Body["revision"].(float64))
+				s.call(t, "PUT", "/api/v1/tenants/acme/bindings/orders", map[string]any{"mode": "pin", "version": "v1"}).Must(t, 200)
 				if v, _ := s.resolve(t, "acme", "orders", "x"); v != "v1" {
 					t.Fatalf("re-pin not applied: %s", v)
 				}
-				r := s.call(t, "POST", fmt.Sprintf("/api/v1/revisions/%d/rollback", n), nil).must(t, 200)
-				if r.str("rollback_of") != "" && r.str("number") == "" {
-					t.Fatalf("rollback reply: %s", r.raw)
+				r := s.call(t, "POST", fmt.Sprintf("/api/v1/revisions/%d/rollback", n), nil).Must(t, 200)
+				if r.Str("rollback_of") != "" && r.Str("number") == "" {
+					t.Fatalf("rollback reply: %s", r.Raw)
 				}
 				if v, _ := s.resolve(t, "acme", "orders", "x"); v != "v2" {
 					t.Fatalf("after rollback acme goes to %s, want v2", v)
 				}
 				// Rolling back to revision n undid the split set after it too.
-				if r := s.call(t, "GET", "/api/v1/tenants/globex/bindings/orders", nil); r.status != 404 {
-					t.Fatalf("split set after revision %d survived the rollback: %s", n, r.raw)
+				if r := s.call(t, "GET", "/api/v1/tenants/globex/bindings/orders", nil); r.Status != 404 {
+					t.Fatalf("split set after revision %d survived the rollback: %s", n, r.Raw)
 				}
-				list := s.call(t, "GET", "/api/v1/revisions?limit=1", nil).must(t, 200)
-				items := list.body["items"].([]any)
+				list := s.call(t, "GET", "/api/v1/revisions?limit=1", nil).Must(t, 200)
+				items := list.Body["items"].([]any)
 				if got := items[0].(map[string]any)["summary"]; !strings.HasPrefix(fmt.Sprint(got), "rollback to revision") {
 					t.Fatalf("newest revision is %v", got)
 				}
@@ -146,12 +146,12 @@ func TestEndToEnd(t *testing.T) {
 					}
 					time.Sleep(50 * time.Millisecond)
 				}
-				m := s.call(t, "GET", "/metrics", nil).raw
+				m := s.call(t, "GET", "/metrics", nil).Raw
 				if !strings.Contains(m, "greyrouter_projection_rebuilds_total 1") && !strings.Contains(m, "greyrouter_projection_rebuilds_total 2") {
 					t.Fatalf("rebuilds not counted:\n%s", grepLines(m, "greyrouter_projection"))
 				}
-				if r := s.call(t, "GET", "/readyz", nil).must(t, 200); r.str("checks", "projection") != "ok" {
-					t.Fatalf("readyz: %s", r.raw)
+				if r := s.call(t, "GET", "/readyz", nil).Must(t, 200); r.Str("checks", "projection") != "ok" {
+					t.Fatalf("readyz: %s", r.Raw)
 				}
 			})
 		})
@@ -163,19 +163,19 @@ func TestEndToEnd(t *testing.T) {
 func setupOrders(t *testing.T, s *server) {
 	t.Helper()
 	for _, tn := range []string{"acme", "globex"} {
-		s.call(t, "POST", "/api/v1/tenants", map[string]any{"name": tn}).must(t, 201)
+		s.call(t, "POST", "/api/v1/tenants", map[string]any{"name": tn}).Must(t, 201)
 	}
 	s.call(t, "POST", "/api/v1/services", map[string]any{"name": "orders", "strategy": "round_robin",
 		"circuit": map[string]any{"consecutive_failures": 3, "window_seconds": 30, "base_ejection_seconds": 30,
-			"max_ejection_seconds": 60, "max_ejection_percent": 50, "probe_timeout_seconds": 5}}).must(t, 201)
+			"max_ejection_seconds": 60, "max_ejection_percent": 50, "probe_timeout_seconds": 5}}).Must(t, 201)
 	for _, v := range []string{"v1", "v2"} {
-		s.call(t, "POST", "/api/v1/services/orders/versions", map[string]any{"name": v}).must(t, 201)
+		s.call(t, "POST", "/api/v1/services/orders/versions", map[string]any{"name": v}).Must(t, 201)
 		for _, suffix := range []string{"a", "b"} {
 			id := "o" + v[1:] + suffix
-			s.call(t, "POST", "/api/v1/services/orders/instances", map[string]any{"id": id, "version": v, "address": id + ".internal:8080"}).must(t, 201)
+			s.call(t, "POST", "/api/v1/services/orders/instances", map[string]any{"id": id, "version": v, "address": id + ".internal:8080"}).Must(t, 201)
 		}
 	}
-	s.call(t, "PUT", "/api/v1/services/orders", map[string]any{"default_version": "v1"}).must(t, 200)
+	s.call(t, "PUT", "/api/v1/services/orders", map[string]any{"default_version": "v1"}).Must(t, 200)
 }
 
 // TestReplicasShareState runs four router replicas on one Redis and one
@@ -192,16 +192,16 @@ func TestReplicasShareState(t *testing.T) {
 		replicas = append(replicas, start(t, env()))
 	}
 	s := replicas[0]
-	s.call(t, "POST", "/api/v1/tenants", map[string]any{"name": "acme"}).must(t, 201)
-	s.call(t, "POST", "/api/v1/services", map[string]any{"name": "pay", "strategy": "weighted_round_robin"}).must(t, 201)
+	s.call(t, "POST", "/api/v1/tenants", map[string]any{"name": "acme"}).Must(t, 201)
+	s.call(t, "POST", "/api/v1/services", map[string]any{"name": "pay", "strategy": "weighted_round_robin"}).Must(t, 201)
 	for _, v := range []string{"v1", "v2"} {
-		s.call(t, "POST", "/api/v1/services/pay/versions", map[string]any{"name": v}).must(t, 201)
+		s.call(t, "POST", "/api/v1/services/pay/versions", map[string]any{"name": v}).Must(t, 201)
 	}
 	for id, w := range map[string]int{"a": 5, "b": 3, "c": 2} {
-		s.call(t, "POST", "/api/v1/services/pay/instances", map[string]any{"id": id, "version": "v1", "address": id + ":80", "weight": w}).must(t, 201)
+		s.call(t, "POST", "/api/v1/services/pay/instances", map[string]any{"id": id, "version": "v1", "address": id + ":80", "weight": w}).Must(t, 201)
 	}
-	s.call(t, "POST", "/api/v1/services/pay/instances", map[string]any{"id": "z", "version": "v2", "address": "z:80"}).must(t, 201)
-	s.call(t, "PUT", "/api/v1/services/pay", map[string]any{"default_version": "v1"}).must(t, 200)
+	s.call(t, "POST", "/api/v1/services/pay/instances", map[string]any{"id": "z", "version": "v2", "address": "z:80"}).Must(t, 201)
+	s.call(t, "PUT", "/api/v1/services/pay", map[string]any{"default_version": "v1"}).Must(t, 200)
 
 	t.Run("weights 5:3:2 over 1000 decisions from 4 replicas are exact", func(t *testing.T) {
 		var mu sync.Mutex
@@ -213,12 +213,12 @@ func TestReplicasShareState(t *testing.T) {
 				defer wg.Done()
 				for range 250 {
 					r := rep.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "pay"})
-					if r.status != 200 {
-						t.Errorf("resolve: %s", r.raw)
+					if r.Status != 200 {
+						t.Errorf("resolve: %s", r.Raw)
 						return
 					}
 					mu.Lock()
-					got[r.str("instance", "id")]++
+					got[r.Str("instance", "id")]++
 					mu.Unlock()
 				}
 			}()
@@ -229,7 +229,7 @@ func TestReplicasShareState(t *testing.T) {
 		}
 	})
 
-	s.call(t, "PUT", "/api/v1/tenants/acme/bindings/pay", map[string]any{"mode": "split", "baseline": "v1", "candidate": "v2", "percent": 10}).must(t, 200)
+	s.call(t, "PUT", "/api/v1/tenants/acme/bindings/pay", map[string]any{"mode": "split", "baseline": "v1", "candidate": "v2", "percent": 10}).Must(t, 200)
 	versions := func(rep *server) map[string]string {
 		out := map[string]string{}
 		for i := range 300 {
@@ -254,7 +254,7 @@ func TestReplicasShareState(t *testing.T) {
 		}
 	})
 	t.Run("10 to 20 percent moves only baseline users to the candidate", func(t *testing.T) {
-		s.call(t, "PUT", "/api/v1/tenants/acme/bindings/pay", map[string]any{"mode": "split", "baseline": "v1", "candidate": "v2", "percent": 20}).must(t, 200)
+		s.call(t, "PUT", "/api/v1/tenants/acme/bindings/pay", map[string]any{"mode": "split", "baseline": "v1", "candidate": "v2", "percent": 20}).Must(t, 200)
 		at20 := versions(replicas[2])
 		moved := 0
 		for k, v := range at10 {
@@ -280,11 +280,11 @@ func TestServeOnRedisCluster(t *testing.T) {
 	c := testutil.RedisCluster(t)
 	s := start(t, map[string]string{"REDIS_CLUSTER_ADDRS": strings.Join(c.Addrs, ",")})
 	setupOrders(t, s)
-	s.call(t, "PUT", "/api/v1/tenants/acme/bindings/orders", map[string]any{"mode": "pin", "version": "v2"}).must(t, 200)
+	s.call(t, "PUT", "/api/v1/tenants/acme/bindings/orders", map[string]any{"mode": "pin", "version": "v2"}).Must(t, 200)
 	if v, _ := s.resolve(t, "acme", "orders", "k"); v != "v2" {
 		t.Fatalf("got %s", v)
 	}
-	s.call(t, "POST", "/api/v1/report", map[string]any{"service": "orders", "instance": "o2a", "ok": true}).must(t, 200)
+	s.call(t, "POST", "/api/v1/report", map[string]any{"service": "orders", "instance": "o2a", "ok": true}).Must(t, 200)
 	// Flush every master: the router rebuilds from the database.
 	cl := c.Client(t)
 	if err := cl.ForEachMaster(context.Background(), func(ctx context.Context, n *redis.Client) error {
@@ -330,21 +330,21 @@ func TestChangesDuringARedisOutage(t *testing.T) {
 	s := start(t, map[string]string{"REDIS_URL": "redis://" + rs.Addr + "/0", "DATABASE_URL": testutil.Postgres(t)})
 	setupOrders(t, s)
 	rs.Stop(t)
-	s.call(t, "PUT", "/api/v1/tenants/acme/bindings/orders", map[string]any{"mode": "pin", "version": "v2"}).must(t, 200)
-	if r := s.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "orders"}); r.status != 503 || r.errCode() != "unavailable" {
-		t.Fatalf("resolve with Redis down: %d %s", r.status, r.raw)
+	s.call(t, "PUT", "/api/v1/tenants/acme/bindings/orders", map[string]any{"mode": "pin", "version": "v2"}).Must(t, 200)
+	if r := s.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "orders"}); r.Status != 503 || r.ErrCode() != "unavailable" {
+		t.Fatalf("resolve with Redis down: %d %s", r.Status, r.Raw)
 	}
 	r := s.call(t, "GET", "/readyz", nil)
-	if r.status != 503 || !strings.Contains(r.str("checks", "projection"), "1 services") {
-		t.Fatalf("readyz during the outage: %d %s", r.status, r.raw)
+	if r.Status != 503 || !strings.Contains(r.Str("checks", "projection"), "1 services") {
+		t.Fatalf("readyz during the outage: %d %s", r.Status, r.Raw)
 	}
-	if m := s.call(t, "GET", "/metrics", nil).raw; !strings.Contains(m, "greyrouter_projection_pending_services 1") {
+	if m := s.call(t, "GET", "/metrics", nil).Raw; !strings.Contains(m, "greyrouter_projection_pending_services 1") {
 		t.Fatalf("pending projection not in metrics:\n%s", grepLines(m, "greyrouter_projection"))
 	}
 	rs.Start(t)
 	s.waitVersion(t, "acme", "orders", "v2", "after the outage")
 	waitReady(t, s.base)
-	if r := s.call(t, "GET", "/readyz", nil); r.str("checks", "projection") != "ok" {
-		t.Fatalf("projection still pending after recovery: %s", r.raw)
+	if r := s.call(t, "GET", "/readyz", nil); r.Str("checks", "projection") != "ok" {
+		t.Fatalf("projection still pending after recovery: %s", r.Raw)
 	}
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -125,86 +123,26 @@ func waitReady(t *testing.T, base string) {
 }
 
 // reply is a decoded JSON response.
-type reply struct {
-	status int
-	body   map[string]any
-	raw    string
-}
+type reply = testutil.Reply
 
-func (r reply) str(path ...string) string {
-	var v any = r.body
-	for _, p := range path {
-		m, _ := v.(map[string]any)
-		v = m[p]
-	}
-	switch x := v.(type) {
-	case string:
-		return x
-	case nil:
-		return ""
-	default:
-		return fmt.Sprint(x)
-	}
-}
-
-func (r reply) errCode() string { return r.str("error", "code") }
-
-// call sends body (a string is sent raw, anything else as JSON) with the
-// test token.
+// call sends body (a string or []byte is sent raw, anything else as JSON)
+// with the test token.
 func (s *server) call(t *testing.T, method, path string, body any) reply {
 	t.Helper()
 	return s.callAs(t, testToken, method, path, body)
 }
 
+// callAs sends body with token (none when empty).
 func (s *server) callAs(t *testing.T, token, method, path string, body any) reply {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, s.base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	r := reply{status: resp.StatusCode, raw: string(raw)}
-	_ = json.Unmarshal(raw, &r.body)
-	return r
-}
-
-// must fails the test unless the reply has the status.
-func (r reply) must(t *testing.T, status int) reply {
-	t.Helper()
-	if r.status != status {
-		t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
-	}
-	return r
+	return testutil.CallAPI(t, nil, s.base, token, method, path, body)
 }
 
 // resolve returns version and instance id for a request.
 func (s *server) resolve(t *testing.T, tenant, service, key string) (version, instance string) {
 	t.Helper()
-	r := s.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": tenant, "service": service, "key": key}).must(t, 200)
-	return r.str("version"), r.str("instance", "id")
+	r := s.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": tenant, "service": service, "key": key}).Must(t, 200)
+	return r.Str("version"), r.Str("instance", "id")
 }
 
 func tail(s string, n int) string {
@@ -221,11 +159,11 @@ func (s *server) waitVersion(t *testing.T, tenant, service, version, when string
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		r := s.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": tenant, "service": service})
-		if r.status == 200 && r.str("version") == version {
+		if r.Status == 200 && r.Str("version") == version {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s/%s not routed to %s within 10s: %s", when, tenant, service, version, r.raw)
+			t.Fatalf("%s: %s/%s not routed to %s within 10s: %s", when, tenant, service, version, r.Raw)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -36,9 +36,9 @@ func register(t *testing.T, n nacos.Naming, reg nacos.Registration) {
 // them, by id.
 func instancesOf(t *testing.T, s *server, service string) map[string]map[string]any {
 	t.Helper()
-	r := s.call(t, "GET", "/api/v1/services/"+service+"/instances", nil).must(t, 200)
+	r := s.call(t, "GET", "/api/v1/services/"+service+"/instances", nil).Must(t, 200)
 	out := map[string]map[string]any{}
-	items, _ := r.body["items"].([]any)
+	items, _ := r.Body["items"].([]any)
 	for _, it := range items {
 		m, _ := it.(map[string]any)
 		id, _ := m["id"].(string)
@@ -80,9 +80,9 @@ func TestNacosEndToEnd(t *testing.T) {
 			"GREYROUTER_DRAIN_GRACE": "200ms"}
 	}
 	a, b := start(t, env()), start(t, env())
-	a.call(t, "POST", "/api/v1/tenants", map[string]any{"name": "acme"}).must(t, 201)
-	a.call(t, "POST", "/api/v1/tenants", map[string]any{"name": "globex"}).must(t, 201)
-	a.call(t, "POST", "/api/v1/services", map[string]any{"name": "orders"}).must(t, 201)
+	a.call(t, "POST", "/api/v1/tenants", map[string]any{"name": "acme"}).Must(t, 201)
+	a.call(t, "POST", "/api/v1/tenants", map[string]any{"name": "globex"}).Must(t, 201)
+	a.call(t, "POST", "/api/v1/services", map[string]any{"name": "orders"}).Must(t, 201)
 
 	provider := nacosClient(t, ns.Addr)
 	v11 := nacos.Registration{Service: "orders", IP: "127.0.0.1", Port: 9101, Ephemeral: true, Metadata: map[string]string{"version": "1.1", "zone": "a"}}
@@ -96,8 +96,8 @@ func TestNacosEndToEnd(t *testing.T) {
 	})
 	// The sync created the versions it saw; route acme to 1.1 (default) and
 	// globex to 1.2.
-	a.call(t, "PUT", "/api/v1/services/orders", map[string]any{"default_version": "1.1"}).must(t, 200)
-	a.call(t, "PUT", "/api/v1/tenants/globex/bindings/orders", map[string]any{"mode": "pin", "version": "1.2"}).must(t, 200)
+	a.call(t, "PUT", "/api/v1/services/orders", map[string]any{"default_version": "1.1"}).Must(t, 200)
+	a.call(t, "PUT", "/api/v1/tenants/globex/bindings/orders", map[string]any{"mode": "pin", "version": "1.2"}).Must(t, 200)
 
 	t.Run("registered instances receive decisions on every replica", func(t *testing.T) {
 		for _, s := range []*server{a, b} {
@@ -122,16 +122,16 @@ func TestNacosEndToEnd(t *testing.T) {
 			md, _ := in["metadata"].(map[string]any)
 			return in["version"] == "1.3" && in["weight"] == float64(300) && md["zone"] == "b"
 		})
-		a.call(t, "PUT", "/api/v1/tenants/globex/bindings/orders", map[string]any{"mode": "pin", "version": "1.3"}).must(t, 200)
+		a.call(t, "PUT", "/api/v1/tenants/globex/bindings/orders", map[string]any{"mode": "pin", "version": "1.3"}).Must(t, 200)
 		if v, id := b.resolve(t, "globex", "orders", "k"); v != "1.3" || id != "127.0.0.1-9102" {
 			t.Errorf("globex resolved to %s/%s after the version moved to 1.3", v, id)
 		}
 	})
 
 	t.Run("replicas keep no duplicates and write no revisions while nothing changes", func(t *testing.T) {
-		before := a.call(t, "GET", "/api/v1/revisions?limit=1", nil).must(t, 200).raw
+		before := a.call(t, "GET", "/api/v1/revisions?limit=1", nil).Must(t, 200).Raw
 		time.Sleep(2 * time.Second)
-		if after := b.call(t, "GET", "/api/v1/revisions?limit=1", nil).must(t, 200).raw; after != before {
+		if after := b.call(t, "GET", "/api/v1/revisions?limit=1", nil).Must(t, 200).Raw; after != before {
 			t.Errorf("revisions moved with no registry change:\n%s\n%s", before, after)
 		}
 		if n := len(instancesOf(t, a, "orders")); n != 2 {
@@ -150,7 +150,7 @@ func TestNacosEndToEnd(t *testing.T) {
 					for !stop.Load() {
 						rep := s.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "orders", "key": "k"})
 						calls.Add(1)
-						if rep.status != 200 {
+						if rep.Status != 200 {
 							failures.Add(1)
 						}
 					}
@@ -160,11 +160,11 @@ func TestNacosEndToEnd(t *testing.T) {
 		ns.Stop(t)
 		waitFor(t, "readyz reports nacos stale", func() bool {
 			rep := a.call(t, "GET", "/readyz", nil)
-			return rep.status == 200 && rep.str("checks", "nacos") != "ok" && rep.str("checks", "nacos") != ""
+			return rep.Status == 200 && rep.Str("checks", "nacos") != "ok" && rep.Str("checks", "nacos") != ""
 		})
 		time.Sleep(10 * time.Second)
 		ns.Start(t)
-		waitFor(t, "nacos connected again", func() bool { return a.call(t, "GET", "/readyz", nil).str("checks", "nacos") == "ok" })
+		waitFor(t, "nacos connected again", func() bool { return a.call(t, "GET", "/readyz", nil).Str("checks", "nacos") == "ok" })
 		stop.Store(true)
 		wg.Wait()
 		if failures.Load() != 0 || calls.Load() == 0 {
@@ -184,8 +184,8 @@ func TestNacosEndToEnd(t *testing.T) {
 			_, ok := instancesOf(t, b, "orders")["127.0.0.1-9101"]
 			return !ok
 		})
-		if rep := a.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "orders", "key": "k"}); rep.status == 200 {
-			t.Errorf("acme still resolved after its only instance left: %s", rep.raw)
+		if rep := a.call(t, "POST", "/api/v1/resolve", map[string]any{"tenant": "acme", "service": "orders", "key": "k"}); rep.Status == 200 {
+			t.Errorf("acme still resolved after its only instance left: %s", rep.Raw)
 		}
 	})
 

@@ -11,7 +11,7 @@ import (
 // down, and does not hold up the graceful shutdown.
 func TestShutdownAnswersWaitingLongPolls(t *testing.T) {
 	s := start(t, map[string]string{})
-	etag := s.call(t, "GET", "/api/v1/routing-snapshot", nil).must(t, http.StatusOK).str("etag")
+	etag := s.call(t, "GET", "/api/v1/routing-snapshot", nil).Must(t, http.StatusOK).Str("etag")
 	if etag == "" {
 		t.Fatal("the snapshot has no etag")
 	}
