@@ -9,10 +9,10 @@ import (
 
 // drainFor is how long billing-v2 drains when the drain test stops it;
 // the other instances drain for shortDrain, so that cleanup is quick.
-// Callers deciding locally hear of a drain within about a second (a drain
-// makes no configuration revision: the router's snapshot notices it when
-// it is rebuilt, every second while clients wait), so drainFor leaves
-// them two seconds.
+// Callers deciding locally hear of a drain with the router's next
+// snapshot (a drain makes no configuration revision; the router notices
+// the change count it bumps within ~0.1-0.3 s, at worst at its periodic
+// rebuild every second), so drainFor leaves them two seconds.
 const (
 	drainFor   = 3 * time.Second
 	shortDrain = "300ms"

@@ -81,6 +81,24 @@ type CircuitReader interface {
 	OpenCircuits(ctx context.Context, service string) (map[string]bool, error)
 }
 
+// ChangeCounter is implemented by deciders that count the changes of what
+// routing snapshots hold that make no revision (instances, circuits), so
+// that a snapshot server can rebuild as soon as one happened.
+type ChangeCounter interface {
+	Changes(ctx context.Context) (int64, error)
+}
+
+// RoutingChanges returns the decider's change count (see ChangeCounter);
+// false when the decider keeps none.
+func (m *Manager) RoutingChanges(ctx context.Context) (int64, bool, error) {
+	c, ok := m.dec.(ChangeCounter)
+	if !ok {
+		return 0, false, nil
+	}
+	n, err := c.Changes(ctx)
+	return n, true, err
+}
+
 // RoutingSnapshot reads the routing configuration of every service from
 // the store, as BuildRoutingSnapshot describes. The revision is read
 // first, so the state is never older than its label; the reads are not

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"github.com/greyrouter/greyrouter/internal/httpx"
 	"sync"
 
@@ -41,6 +42,8 @@ type API struct {
 	// draining is closed by Drain: long polls answer at once.
 	draining  chan struct{}
 	drainOnce sync.Once
+	// snapshotRefresh is Config.SnapshotRefresh, defaulted.
+	snapshotRefresh time.Duration
 }
 
 // Config holds what New needs.
@@ -58,6 +61,11 @@ type Config struct {
 	Checks []Check
 	// Registry receives the API's metrics and is served on /metrics.
 	Registry *prometheus.Registry
+	// SnapshotRefresh is how often, at least, the routing snapshot is
+	// rebuilt while clients wait on it, to notice what neither a revision
+	// nor the decider's change count shows (lapsed heartbeats, cooldowns
+	// over); 0 means one second.
+	SnapshotRefresh time.Duration
 }
 
 // New builds the API; call Handler for the http.Handler.
@@ -65,6 +73,7 @@ func New(cfg Config) *API {
 	a := &API{m: cfg.Manager, log: cfg.Log, adminToken: cfg.AdminToken, auth: cfg.Authenticate, extra: cfg.Routes, checks: cfg.Checks, reg: cfg.Registry}
 	a.metrics = newMetrics(cfg.Registry, cfg.Manager)
 	a.draining = make(chan struct{})
+	a.snapshotRefresh = cmp.Or(cfg.SnapshotRefresh, snapshotMinRefresh)
 	return a
 }
 

@@ -27,14 +27,16 @@ const (
 	// snapshotMaxWait bounds how long one request waits for a change.
 	snapshotMaxWait = 60 * time.Second
 	// snapshotRevisionCheck is how often, while someone waits, the latest
-	// revision is compared with the cached snapshot's: configuration
-	// changes reach waiting clients within about this long.
+	// revision (and the decider's count of instance and circuit changes)
+	// is compared with the cached snapshot's: configuration changes reach
+	// waiting clients within about this long.
 	snapshotRevisionCheck = 100 * time.Millisecond
 	// snapshotMinRefresh is how often, while someone waits, the snapshot
-	// is rebuilt anyway, to notice instance changes (registrations,
-	// drains, lapsed heartbeats), which make no revision. Rebuilding never
-	// takes more than a tenth of the time: a snapshot that took 300 ms to
-	// read is rebuilt every 3 s at most.
+	// is rebuilt anyway, to notice what neither a revision nor the
+	// decider's change count shows (lapsed heartbeats, cooldowns over).
+	// Rebuilding never takes more than a tenth of the time: a snapshot
+	// that took 300 ms to read is rebuilt every 3 s at most, and a moved
+	// change count rebuilds it no sooner than 3 s after the last build.
 	snapshotMinRefresh = time.Second
 	snapshotBuildShare = 10
 	// snapshotBuildTimeout bounds one rebuild, which serves many callers
@@ -78,17 +80,37 @@ type snapshotServer struct {
 	cur        *snapshotEntry
 	builtAt    time.Time     // when cur was read (or confirmed unchanged)
 	revChecked time.Time     // when cur's revision was last compared
+	minRefresh time.Duration // the least rebuild interval (Config.SnapshotRefresh)
 	refresh    time.Duration // rebuild interval, from the last build's cost
 	changed    chan struct{} // closed when cur's content changes
 	waiters    int
 	watching   bool
 	// draining is closed when the server shuts down: nobody waits then.
 	draining <-chan struct{}
+	// changesAt is the decider's change count read before cur was built
+	// (router.ChangeCounter): instance and circuit changes make no
+	// revision, and a moved count rebuilds at once.
+	changesAt int64
+	lastTook  time.Duration // how long the last build took
+}
+
+// marks are what a check compares with the cached snapshot.
+type marks struct{ revision, changes int64 }
+
+// changes reads the decider's change count; -1 when it keeps none or
+// cannot be read (then only revisions and the periodic rebuild count).
+func (s *snapshotServer) changes(ctx context.Context) int64 {
+	n, ok, err := s.m.RoutingChanges(ctx)
+	if !ok || err != nil {
+		return -1
+	}
+	return n
 }
 
 // routingSnapshot returns the handler; each API engine gets its own cache.
 func (a *API) routingSnapshot() gin.HandlerFunc {
-	s := &snapshotServer{m: a.m, log: a.log, refresh: snapshotMinRefresh, changed: make(chan struct{}), draining: a.draining}
+	s := &snapshotServer{m: a.m, log: a.log, minRefresh: a.snapshotRefresh, refresh: a.snapshotRefresh,
+		changed: make(chan struct{}), draining: a.draining}
 	return s.serve
 }
 
@@ -289,10 +311,18 @@ func (s *snapshotServer) current(ctx context.Context) (*snapshotEntry, error) {
 		if revAge < snapshotRevisionCheck {
 			return e, nil
 		}
-		rev, err, _ := s.flight.Do("revision", func() (any, error) {
-			return s.m.Store().LatestRevision(context.WithoutCancel(ctx))
+		v, err, _ := s.flight.Do("revision", func() (any, error) {
+			ctx := context.WithoutCancel(ctx)
+			rev, err := s.m.Store().LatestRevision(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return marks{revision: rev, changes: s.changes(ctx)}, nil
 		})
-		if err == nil && rev.(int64) == e.snap.Revision {
+		s.mu.Lock()
+		unchanged := v != nil && v.(marks).changes == s.changesAt || age < s.lastTook*snapshotBuildShare
+		s.mu.Unlock()
+		if err == nil && v.(marks).revision == e.snap.Revision && unchanged {
 			s.mu.Lock()
 			s.revChecked = time.Now()
 			s.mu.Unlock()
@@ -318,6 +348,9 @@ func (s *snapshotServer) build() (*snapshotEntry, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), snapshotBuildTimeout)
 	defer cancel()
 	start := time.Now()
+	// Read before the snapshot, so that a change during the read makes
+	// the next check rebuild.
+	changes := s.changes(ctx)
 	snap, err := s.m.RoutingSnapshot(ctx)
 	if err != nil {
 		return nil, err
@@ -336,8 +369,9 @@ func (s *snapshotServer) build() (*snapshotEntry, error) {
 	took := time.Since(start)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cur, s.builtAt, s.revChecked = e, start, start
-	s.refresh = max(snapshotMinRefresh, snapshotBuildShare*took)
+	s.cur, s.builtAt, s.revChecked, s.changesAt = e, start, start, changes
+	s.refresh = max(s.minRefresh, snapshotBuildShare*took)
+	s.lastTook = took
 	if e != prev {
 		close(s.changed)
 		s.changed = make(chan struct{})

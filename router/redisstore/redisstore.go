@@ -79,7 +79,29 @@ func (s *Store) Project(ctx context.Context, snap router.Snapshot) error {
 	if err := projectScript.Run(ctx, s.rdb, []string{k.cfg, k.state, k.circuit}, args...).Err(); err != nil {
 		return apperr.Wrap(apperr.Unavailable, err, "project service "+snap.Service.Name)
 	}
+	s.changed(ctx)
 	return nil
+}
+
+// changed counts a change under ChangesKey. It is best effort: a snapshot
+// server that misses it notices the change at its next periodic rebuild.
+func (s *Store) changed(ctx context.Context) {
+	_ = s.rdb.Incr(ctx, ChangesKey).Err()
+}
+
+var _ router.ChangeCounter = (*Store)(nil)
+
+// Changes returns the count of changes kept under ChangesKey (0 before
+// the first).
+func (s *Store) Changes(ctx context.Context) (int64, error) {
+	n, err := s.rdb.Get(ctx, ChangesKey).Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, apperr.Wrap(apperr.Unavailable, err, "read routing changes")
+	}
+	return n, nil
 }
 
 // Drop deletes every key of a service.
@@ -92,6 +114,7 @@ func (s *Store) Drop(ctx context.Context, service string) error {
 			return apperr.Wrap(apperr.Unavailable, err, "drop service "+service)
 		}
 	}
+	s.changed(ctx)
 	return nil
 }
 
@@ -244,6 +267,10 @@ func (s *Store) Report(ctx context.Context, o router.Outcome) (router.ReportResu
 			}
 		}
 		return router.ReportResult{}, apperr.Wrap(apperr.Unavailable, err, "report outcome")
+	}
+	if state, ok := strings.CutSuffix(state, "!"); ok {
+		s.changed(ctx)
+		return router.ReportResult{Circuit: state}, nil
 	}
 	return router.ReportResult{Circuit: state}, nil
 }

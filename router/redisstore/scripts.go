@@ -46,3 +46,10 @@ func (k keys) all() []string { return []string{k.cfg, k.state, k.leases, k.circu
 
 // EpochKey marks a complete projection; its absence means Redis lost data.
 const EpochKey = "gr:epoch"
+
+// ChangesKey counts changes of what routing snapshots hold that make no
+// revision: a table projected anew (instances registered, drained,
+// removed, re-weighted) or dropped, a circuit opened or closed. Snapshot
+// servers poll it to rebuild at once rather than at their next periodic
+// rebuild.
+const ChangesKey = "gr:changes"

@@ -57,8 +57,8 @@ type Options struct {
 	// DrainFor is how long Shutdown waits between marking the instance
 	// draining and deregistering it; negative waits not at all. Callers
 	// deciding locally (sdk/router local mode) hear of the drain with
-	// their next routing snapshot, about a second later (the router
-	// rebuilds it every second while clients wait), so keep it well
+	// their next routing snapshot, a few hundred milliseconds later
+	// (longer when the router's snapshot is large), so keep it well
 	// above that; the default is DefaultDrainFor.
 	DrainFor time.Duration
 	// Log receives heartbeat failures and re-registrations; nil is

@@ -27,8 +27,10 @@
 // per process locally (the same cycle, walked from another position), so
 // exact proportions across all callers need a remote mode; least
 // connections, whose counts are in Redis, spreads by weight locally; and
-// circuit state and heartbeats are those of the snapshot (rebuilt about
-// every second while clients wait on it), not of this instant. Outcomes
+// circuit state and heartbeats are those of the snapshot, not of this
+// instant: the router rebuilds it within ~0.1-0.3 s of an instance or
+// circuit change, and every second while clients wait on it (for lapsed
+// heartbeats and ended cooldowns). Outcomes
 // reported by local clients feed the router's circuits like anyone's: an
 // ejected instance leaves the snapshot until its cooldown is over, and
 // then the first outcome reported for it decides, as a probe's would

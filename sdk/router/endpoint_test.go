@@ -10,6 +10,7 @@ import (
 	"time"
 
 	routing "github.com/greyrouter/greyrouter/router"
+	"github.com/greyrouter/greyrouter/router/httpapi"
 )
 
 // The router's GET /api/v1/routing-snapshot, which local clients poll.
@@ -24,7 +25,9 @@ func decodeSnapshot(t *testing.T, body []byte) routing.RoutingSnapshot {
 }
 
 func TestSnapshotEndpoint(t *testing.T) {
-	h := newHarness(t)
+	// No periodic rebuild within the test: only revisions and the
+	// decider's change count (instances, circuits) wake long polls.
+	h := newHarness(t, func(c *httpapi.Config) { c.SnapshotRefresh = time.Hour })
 	h.seedOrders(t)
 	ctx := context.Background()
 	must[routing.Binding](t)(h.m.PutBinding(ctx, "test", routing.Binding{Tenant: "t00", Service: "orders", Mode: routing.ModePin, Version: "v2"}))
@@ -167,6 +170,25 @@ func TestSnapshotEndpoint(t *testing.T) {
 		s := await(ch, start)
 		if s.Revision != cur.Revision || s.ETag == cur.ETag || len(s.Services[0].Versions[1].Instances) != 1 {
 			t.Fatalf("revision %d (was %d), etag changed %v, v2 instances %+v", s.Revision, cur.Revision, s.ETag != cur.ETag, s.Services[0].Versions[1].Instances)
+		}
+		cur = s
+	})
+
+	t.Run("an instance ejected by its circuit ends a long poll too", func(t *testing.T) {
+		ch := poll(cur.ETag)
+		start := time.Now()
+		for range 5 { // the default policy ejects after 5 consecutive failures
+			if _, err := h.m.Report(ctx, routing.Outcome{Service: "orders", Instance: "v1a", OK: false}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := await(ch, start)
+		ejected := false
+		for _, in := range s.Services[0].Versions[0].Instances {
+			ejected = ejected || in.ID == "v1a" && in.Ejected
+		}
+		if s.Revision != cur.Revision || !ejected {
+			t.Fatalf("revision %d (was %d), v1 instances %+v", s.Revision, cur.Revision, s.Services[0].Versions[0].Instances)
 		}
 	})
 }

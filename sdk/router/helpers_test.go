@@ -64,14 +64,20 @@ type harness struct {
 	down atomic.Bool
 }
 
-func newHarness(t testing.TB) *harness {
+// newHarness starts a router (SQLite, a real Redis, its HTTP API);
+// configure adjusts the API's configuration.
+func newHarness(t testing.TB, configure ...func(*httpapi.Config)) *harness {
 	t.Helper()
 	db := testutil.MigratedDB(t, "")
 	rdb := testutil.Redis(t).Client(t)
 	rs := redisstore.New(rdb)
 	log := slog.New(slog.DiscardHandler)
 	m := routing.NewManager(sqlstore.New(db.Gorm, db.Dialect()), rs, rs, log, nil)
-	api := httpapi.New(httpapi.Config{Manager: m, Log: log, Authenticate: authenticate, Registry: prometheus.NewRegistry()})
+	cfg := httpapi.Config{Manager: m, Log: log, Authenticate: authenticate, Registry: prometheus.NewRegistry()}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	api := httpapi.New(cfg)
 	h := &harness{m: m, rdb: rdb}
 	handler := api.Handler()
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

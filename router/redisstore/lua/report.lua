@@ -6,7 +6,8 @@
 -- KEYS[3] leases, KEYS[4] circuit (see decide.lua)
 -- ARGV[1] instance id, ARGV[2] '1' ok or '0' error, ARGV[3] lease id or ''.
 -- Unknown instances (no i:<id> field in cfg) are refused with GRNOINSTANCE.
--- Returns the circuit state after the outcome: closed, open or half_open.
+-- Returns the circuit state after the outcome: closed, open or half_open,
+-- followed by '!' when this outcome opened or closed the circuit.
 local got = redis.call('HMGET', KEYS[1], '_svc', 'i:' .. ARGV[1], '_n')
 if not got[1] then return redis.error_reply('GRNOCFG') end
 if not got[2] then return redis.error_reply('GRNOINSTANCE') end
@@ -91,5 +92,8 @@ redis.call('HSET', KEYS[4], k('u'), u, k('f'), f, k('e'), e, k('w'), ws, k('n'),
   k('pn'), pn, k('px'), px, k('c'), closed)
 if s then redis.call('HSET', KEYS[4], k('s'), s) else redis.call('HDEL', KEYS[4], k('s')) end
 if delta ~= 0 then redis.call('HINCRBY', KEYS[1], '_n', delta) end
-if s == 'o' then return 'open' elseif s == 'h' then return 'half_open' end
-return 'closed'
+-- A trailing '!' says the circuit opened or closed with this outcome.
+local out = 'closed'
+if s == 'o' then out = 'open' elseif s == 'h' then out = 'half_open' end
+if delta ~= 0 then out = out .. '!' end
+return out
