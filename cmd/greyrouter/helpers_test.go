@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
@@ -30,22 +29,8 @@ type server struct {
 	stderr *syncBuffer
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a concurrent-safe log and output buffer.
+type syncBuffer = testutil.SyncBuffer
 
 // start runs `greyrouter serve` on a free loopback port with env, waits
 // until /readyz answers 200 and stops it at cleanup.

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/greyrouter/greyrouter/internal/apperr"
 	"github.com/greyrouter/greyrouter/internal/httpx"
+	"github.com/greyrouter/greyrouter/internal/testutil"
 	"github.com/greyrouter/greyrouter/login"
 	"github.com/greyrouter/greyrouter/sdk/auth"
 )
@@ -155,23 +155,8 @@ func TestARequirementWithoutAPrincipalIsUnauthenticated(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a concurrent-safe log and output buffer.
+type syncBuffer = testutil.SyncBuffer
 
 func TestTheLogNeverCarriesATokenEvenAtDebugLevel(t *testing.T) {
 	g := newGreyrouter(t)

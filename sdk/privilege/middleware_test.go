@@ -1,19 +1,18 @@
 package privilege_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/greyrouter/greyrouter/internal/testutil"
 	"github.com/greyrouter/greyrouter/login"
 	"github.com/greyrouter/greyrouter/sdk/auth"
 	"github.com/greyrouter/greyrouter/sdk/privilege"
@@ -151,23 +150,8 @@ func TestMiddlewareAdmitsTheAllowedAndRefusesTheRestWithTheDecision(t *testing.T
 	}
 }
 
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a concurrent-safe log and output buffer.
+type syncBuffer = testutil.SyncBuffer
 
 func TestMiddlewareFailsClosedUnlessToldToFailOpenAndLogsIt(t *testing.T) {
 	g := newGreyrouter(t)

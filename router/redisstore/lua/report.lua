@@ -53,17 +53,10 @@ local function eject()
   s, u, e, f = 'o', now + cool, e + 1, 0
 end
 
-if s == 'h' then
-  if ok then
-    s, closed, delta = nil, now, -1
-    n, x, pn, px = 0, 0, 0, 0
-  else
-    eject()
-  end
-elseif s == 'o' and u <= now then
-  -- The cooldown is over and no decision probed yet: deciders that route
-  -- from a snapshot (the SDK's local mode) send calls again once it is
-  -- over, and the first outcome is the probe's.
+if s == 'h' or (s == 'o' and u <= now) then
+  -- A probe's outcome; or, once a cooldown is over with no decision
+  -- probing yet, the first outcome reported: deciders that route from a
+  -- snapshot (the SDK's local mode) send calls again then.
   if ok then
     s, closed, delta = nil, now, -1
     n, x, pn, px = 0, 0, 0, 0
