@@ -268,9 +268,9 @@ func (s *Store) Report(ctx context.Context, o router.Outcome) (router.ReportResu
 		}
 		return router.ReportResult{}, apperr.Wrap(apperr.Unavailable, err, "report outcome")
 	}
-	if state, ok := strings.CutSuffix(state, "!"); ok {
+	state, flipped := strings.CutSuffix(state, "!")
+	if flipped {
 		s.changed(ctx)
-		return router.ReportResult{Circuit: state}, nil
 	}
 	return router.ReportResult{Circuit: state}, nil
 }

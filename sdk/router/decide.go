@@ -103,16 +103,7 @@ func stickyKey(b *routing.Binding, req routing.Request) string {
 // avoided instance aside; otherwise the next one in id order.
 func (v *versionTable) another(avoid int, strategy routing.Strategy, key string) int {
 	if strategy == routing.ConsistentHash && key != "" {
-		best, bestScore := -1, 0.0
-		for _, i := range v.pool {
-			if i == avoid {
-				continue
-			}
-			if s := routing.HashScore(key, v.insts[i].ID, v.insts[i].Weight); best < 0 || s > bestScore {
-				best, bestScore = i, s
-			}
-		}
-		return best
+		return rendezvous(v, key, avoid)
 	}
 	for k, i := range v.pool {
 		if i == avoid {
@@ -146,8 +137,17 @@ func hashPick(v *versionTable, key string, rnd float64) int {
 	if key == "" {
 		return v.pool[int(rnd*float64(len(v.pool)))]
 	}
+	return rendezvous(v, key, -1)
+}
+
+// rendezvous returns the usable instance with the highest
+// router.HashScore for key (the first in id order on a tie), skip aside.
+func rendezvous(v *versionTable, key string, skip int) int {
 	best, bestScore := -1, 0.0
 	for _, i := range v.pool {
+		if i == skip {
+			continue
+		}
 		if s := routing.HashScore(key, v.insts[i].ID, v.insts[i].Weight); best < 0 || s > bestScore {
 			best, bestScore = i, s
 		}
