@@ -9,7 +9,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/greyrouter/greyrouter/login"
@@ -100,39 +99,17 @@ func privilegeCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 		if err != nil {
 			return fmt.Errorf("trial %d: write: %w", trial, err)
 		}
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		var slowest time.Duration
-		var failed error
-		for i, api := range apis {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				deadline := start.Add(10 * time.Second)
-				for {
-					got, err := allowed(api)
-					if err == nil && got == grant {
-						break
-					}
-					if err != nil || time.Now().After(deadline) {
-						mu.Lock()
-						failed = fmt.Errorf("trial %d: instance %d did not answer the new decision within 10 s (err %v)", trial, i, err)
-						mu.Unlock()
-						return
-					}
-					time.Sleep(200 * time.Microsecond)
-				}
-				d := time.Since(start)
-				mu.Lock()
-				slowest = max(slowest, d)
-				perInstance[i] = append(perInstance[i], d)
-				mu.Unlock()
-			}()
+		took, err := untilAll(len(apis), "instance", start, 200*time.Microsecond, func(i int) (bool, error) {
+			got, err := allowed(apis[i])
+			return err == nil && got == grant, err
+		})
+		if err != nil {
+			return fmt.Errorf("trial %d: %w", trial, err)
 		}
-		wg.Wait()
-		if failed != nil {
-			return failed
+		for i, d := range took {
+			perInstance[i] = append(perInstance[i], d)
 		}
+		slowest := slices.Max(took)
 		lat = append(lat, slowest)
 		if (trial+1)%25 == 0 {
 			log.Info("progress", "trials", trial+1, "of", f.trials)

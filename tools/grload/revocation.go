@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -118,37 +117,14 @@ func revocationCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 		if err := api.do(ctx, http.MethodPost, "/api/v1/logout", g.AccessToken, nil, nil); err != nil {
 			return fmt.Errorf("trial %d: logout: %w", trial, err)
 		}
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		var slowest time.Duration
-		var failed error
-		for i, v := range vs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				deadline := start.Add(10 * time.Second)
-				for {
-					if _, err := v.Verify(ctx, g.AccessToken); err != nil {
-						break
-					}
-					if time.Now().After(deadline) {
-						mu.Lock()
-						failed = fmt.Errorf("trial %d: verifier %d still accepts the token 10 s after logout", trial, i)
-						mu.Unlock()
-						return
-					}
-					time.Sleep(200 * time.Microsecond)
-				}
-				d := time.Since(start)
-				mu.Lock()
-				slowest = max(slowest, d)
-				mu.Unlock()
-			}()
+		took, err := untilAll(len(vs), "verifier", start, 200*time.Microsecond, func(i int) (bool, error) {
+			_, err := vs[i].Verify(ctx, g.AccessToken)
+			return err != nil, nil // rejected: the revocation arrived
+		})
+		if err != nil {
+			return fmt.Errorf("trial %d: %w", trial, err)
 		}
-		wg.Wait()
-		if failed != nil {
-			return failed
-		}
+		slowest := slices.Max(took)
 		lat = append(lat, slowest)
 		if (trial+1)%25 == 0 {
 			log.Info("progress", "trials", trial+1, "of", f.trials)

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -187,37 +186,15 @@ func whoami(ctx context.Context, client *http.Client, url, token string) (int, e
 // untilEveryServiceRefuses asks every service every millisecond until it
 // answers 401, and returns the time from start until the last one did.
 func untilEveryServiceRefuses(ctx context.Context, client *http.Client, urls []string, token string, start time.Time) (time.Duration, error) {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var slowest time.Duration
-	var failed error
-	for i, url := range urls {
-		wg.Go(func() {
-			deadline := start.Add(10 * time.Second)
-			for {
-				status, err := whoami(ctx, client, url, token)
-				if err == nil && status == http.StatusUnauthorized {
-					break
-				}
-				if err == nil && status != http.StatusOK {
-					err = fmt.Errorf("service %d answers %d", i, status)
-				} else if err == nil && time.Now().After(deadline) {
-					err = fmt.Errorf("service %d still accepts the token 10 s after logout", i)
-				}
-				if err != nil {
-					mu.Lock()
-					failed = err
-					mu.Unlock()
-					return
-				}
-				time.Sleep(time.Millisecond)
-			}
-			d := time.Since(start)
-			mu.Lock()
-			slowest = max(slowest, d)
-			mu.Unlock()
-		})
+	took, err := untilAll(len(urls), "service", start, time.Millisecond, func(i int) (bool, error) {
+		status, err := whoami(ctx, client, urls[i], token)
+		if err == nil && status != http.StatusOK && status != http.StatusUnauthorized {
+			err = fmt.Errorf("answers %d", status)
+		}
+		return status == http.StatusUnauthorized, err
+	})
+	if err != nil {
+		return 0, err
 	}
-	wg.Wait()
-	return slowest, failed
+	return slices.Max(took), nil
 }
